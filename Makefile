@@ -1,0 +1,62 @@
+# AutoCorp Lake. `make demo` shows the lake working end to end; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TOOLS := .venv-tools
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help venv tools up down status demo test test-fast airflow bundle lock clean
+
+help:
+	@echo "make demo     set up, start services, seed, run the DAGs, print what landed"
+	@echo "make test     the whole test suite (real PostgreSQL, Spark + Hudi, GX; moto for AWS calls)"
+	@echo "make airflow  Airflow 3.3.1 standalone on localhost:8080 with this repo's DAGs"
+	@echo "make bundle   build dist/mwaa/ (dags, plugins.zip, requirements.txt, startup.sh)"
+	@echo "make up|down|status   local services"
+
+$(STAMP): requirements-dev.txt requirements-lock.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+$(TOOLS)/.installed: requirements-tools.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q -r requirements-tools.txt
+	touch $@
+
+tools: $(TOOLS)/.installed
+
+up: venv
+	$(BIN)/autocorp-lake up
+down: venv
+	$(BIN)/autocorp-lake down
+status: venv
+	$(BIN)/autocorp-lake status
+
+demo: venv
+	bash scripts/demo.sh
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not spark"
+
+airflow: venv
+	bash scripts/airflow_standalone.sh
+
+bundle: venv
+	$(BIN)/python -m autocorp_lake.bundle
+
+lock: venv
+	$(BIN)/pip freeze --exclude-editable | grep -v '^autocorp-lake' > requirements-lock.txt
+
+clean:
+	-$(BIN)/autocorp-lake down
+	rm -rf .local dist

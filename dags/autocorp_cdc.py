@@ -1,0 +1,22 @@
+"""
+### autocorp_cdc (every 10 minutes)
+Applies the database's changes: check that replication runs, wait for new CDC files (skip the run
+when there are none), then per table: apply changes (latest per key by `dms_change_seq`) ->
+quality gate -> promote (Hudi upsert/delete).
+"""
+
+from airflow.sdk import DAG, chain
+
+from autocorp_lake.dag_support import dag_kwargs, table_names
+from autocorp_lake.pipelines import table_pipeline
+from autocorp_lake.targets import steps
+
+step = steps()
+
+with DAG(dag_id="autocorp_cdc", schedule="*/10 * * * *", **dag_kwargs(__doc__, ["cdc", "dms"])):
+    chain(
+        step.check_replication(task_id="check_replication"),
+        step.wait_for_cdc_files(task_id="wait_for_cdc_files"),
+        table_pipeline(step).expand(table=table_names()),
+        step.publish_metrics(task_id="publish_metrics", trigger_rule="all_done"),
+    )

@@ -1,0 +1,164 @@
+# Catalog databases, crawlers, the jobs of glue_scripts/ (Glue 5.0 with Hudi) and their upload.
+# Job and crawler names are those of aws_names() in plugins/autocorp_lake/config.py.
+
+locals {
+  scripts_prefix = "s3://${var.scripts_bucket}/glue_scripts"
+
+  databases = {
+    autocorp_raw       = "Raw zone: DMS files (raw/database/) and CSV exports (raw/csv/), as crawled"
+    autocorp_curated   = "Curated zone: Hudi tables under curated/hudi/"
+    autocorp_analytics = "Analytics: Athena views and report tables"
+  }
+
+  crawlers = {
+    raw_database = { name = "autocorp-raw-database-${var.environment}", path = "raw/database/" }
+    raw_csv      = { name = "autocorp-raw-csv-${var.environment}", path = "raw/csv/" }
+  }
+
+  jobs = {
+    apply_changes = {
+      name     = "autocorp-apply-changes-${var.environment}"
+      script   = "apply_changes.py"
+      bookmark = "job-bookmark-enable"
+    }
+    clean_feed = {
+      name     = "autocorp-clean-feed-${var.environment}"
+      script   = "clean_feed.py"
+      bookmark = "job-bookmark-disable"
+    }
+    promote = {
+      name     = "autocorp-promote-${var.environment}"
+      script   = "promote.py"
+      bookmark = "job-bookmark-disable"
+    }
+    quality_gate = {
+      name     = "autocorp-quality-gate-${var.environment}"
+      script   = "quality_gate.py"
+      bookmark = "job-bookmark-disable"
+    }
+    maintenance = {
+      name     = "autocorp-maintenance-${var.environment}"
+      script   = "maintenance.py"
+      bookmark = "job-bookmark-disable"
+    }
+  }
+
+  hudi_spark_conf = join(" --conf ", [
+    "spark.serializer=org.apache.spark.serializer.KryoSerializer",
+    "spark.sql.extensions=org.apache.spark.sql.hudi.HoodieSparkSessionExtension",
+    "spark.sql.hive.convertMetastoreParquet=false",
+  ])
+}
+
+# ---------------------------------------------------------------- encryption
+resource "aws_glue_security_configuration" "lake" {
+  name = "autocorp-lake-${var.environment}"
+
+  encryption_configuration {
+    cloudwatch_encryption {
+      cloudwatch_encryption_mode = "SSE-KMS"
+      kms_key_arn                = var.kms_key_arn
+    }
+    job_bookmarks_encryption {
+      job_bookmarks_encryption_mode = "CSE-KMS"
+      kms_key_arn                   = var.kms_key_arn
+    }
+    s3_encryption {
+      s3_encryption_mode = "SSE-KMS"
+      kms_key_arn        = var.kms_key_arn
+    }
+  }
+}
+
+# ---------------------------------------------------------------- catalog
+resource "aws_glue_catalog_database" "this" {
+  for_each = local.databases
+
+  name        = each.key
+  description = each.value
+}
+
+# ---------------------------------------------------------------- crawlers
+resource "aws_glue_crawler" "this" {
+  for_each = local.crawlers
+
+  name                   = each.value.name
+  role                   = var.glue_role_arn
+  database_name          = aws_glue_catalog_database.this["autocorp_raw"].name
+  security_configuration = aws_glue_security_configuration.lake.name
+  description            = "Crawls s3://${var.lake_bucket}/${each.value.path} into autocorp_raw"
+
+  s3_target {
+    path       = "s3://${var.lake_bucket}/${each.value.path}"
+    exclusions = ["**/_temporary/**", "**.tmp"]
+  }
+
+  schema_change_policy {
+    update_behavior = "UPDATE_IN_DATABASE"
+    delete_behavior = "LOG"
+  }
+
+  configuration = jsonencode({
+    Version = 1.0
+    Grouping = {
+      TableGroupingPolicy = "CombineCompatibleSchemas"
+    }
+    CrawlerOutput = {
+      Partitions = { AddOrUpdateBehavior = "InheritFromTable" }
+    }
+  })
+}
+
+# ---------------------------------------------------------------- scripts
+resource "aws_s3_object" "script" {
+  for_each = fileset(var.glue_scripts_dir, "*.py")
+
+  bucket      = var.scripts_bucket
+  key         = "glue_scripts/${each.value}"
+  source      = "${var.glue_scripts_dir}/${each.value}"
+  source_hash = filemd5("${var.glue_scripts_dir}/${each.value}")
+}
+
+# ---------------------------------------------------------------- jobs
+resource "aws_glue_job" "this" {
+  for_each = local.jobs
+
+  name                   = each.value.name
+  description            = "AutoCorp Lake ${each.key} (glue_scripts/${each.value.script})"
+  role_arn               = var.glue_role_arn
+  glue_version           = "5.0"
+  worker_type            = var.worker_type
+  number_of_workers      = var.number_of_workers
+  timeout                = var.job_timeout_minutes
+  max_retries            = 0
+  security_configuration = aws_glue_security_configuration.lake.name
+
+  command {
+    name            = "glueetl"
+    python_version  = "3"
+    script_location = "${local.scripts_prefix}/${each.value.script}"
+  }
+
+  execution_property {
+    max_concurrent_runs = var.max_concurrent_runs
+  }
+
+  default_arguments = {
+    "--datalake-formats"                 = "hudi"
+    "--job-bookmark-option"              = each.value.bookmark
+    "--extra-py-files"                   = "${local.scripts_prefix}/glue_compat.py"
+    "--conf"                             = local.hudi_spark_conf
+    "--enable-glue-datacatalog"          = "true"
+    "--enable-metrics"                   = "true"
+    "--enable-observability-metrics"     = "true"
+    "--enable-continuous-cloudwatch-log" = "true"
+    "--job-language"                     = "python"
+    "--TempDir"                          = "s3://${var.lake_bucket}/logs/glue-temp/"
+    "--lake_bucket"                      = var.lake_bucket
+    "--lake_env"                         = var.environment
+    "--source_schema"                    = var.source_schema
+    "--metrics_namespace"                = var.metrics_namespace
+  }
+
+  depends_on = [aws_s3_object.script]
+}

@@ -1,0 +1,29 @@
+output "glue_role_arn" {
+  description = "Role of the Glue jobs and crawlers."
+  value       = aws_iam_role.glue.arn
+}
+
+output "dms_s3_role_arn" {
+  description = "Role DMS uses to write raw/database/."
+  value       = aws_iam_role.dms_s3.arn
+}
+
+output "dms_secrets_role_arn" {
+  description = "Role DMS uses to read the source database secret."
+  value       = aws_iam_role.dms_secrets.arn
+}
+
+output "dms_vpc_role_name" {
+  description = "dms-vpc-role (or null when managed elsewhere): the replication subnet group depends on it."
+  value       = try(aws_iam_role_policy_attachment.dms_vpc[0].role, null)
+}
+
+output "datasync_role_arn" {
+  description = "Role DataSync uses to write raw/csv/ and its reports."
+  value       = aws_iam_role.datasync.arn
+}
+
+output "mwaa_role_arn" {
+  description = "MWAA execution role."
+  value       = aws_iam_role.mwaa.arn
+}

@@ -1,0 +1,250 @@
+"""The `autocorp-lake` command: local services, data, DAG runs, checks and benchmarks.
+
+Each subcommand is a thin shell over a function of the package; heavy modules (Spark, GX,
+Airflow) are imported only by the subcommands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable, Sequence
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _print_rows(title: str, rows: list[dict], fmt: str = "table") -> None:
+    if fmt == "json":
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    if fmt == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [])
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    table = RichTable(title=title)
+    columns = list(rows[0]) if rows else []
+    for column in columns:
+        table.add_column(str(column))
+    for row in rows:
+        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+    console.print(table)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from autocorp_lake.local import services
+
+    result = services.up(log=console.print)
+    if args.sql_endpoint:
+        from autocorp_lake.local import sql_endpoint
+
+        result["services"].append(sql_endpoint.start(log=console.print))
+    _print_rows("local services", result["services"])
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from autocorp_lake.local import services
+
+    _print_rows("local services", services.down(log=console.print)["services"])
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from autocorp_lake.local import services
+
+    _print_rows("local services", services.status()["services"])
+    try:
+        from autocorp_lake import metrics
+    except ImportError:
+        return 0
+    rows = metrics.last_values()
+    if rows:
+        _print_rows("last metrics per table", rows)
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from autocorp_lake.local import generator
+
+    rates = generator.parse_rate_overrides(args.rate or [], args.rate_multiplier)
+    report = generator.seed(
+        scale=args.scale,
+        db_scale=args.db_scale,
+        seed=args.seed,
+        csv=args.csv,
+        rates=rates,
+        export_dir=args.export_dir,
+        progress=not args.quiet,
+    )
+    _print_rows("source database", report["tables"])
+    if report.get("exports"):
+        _print_rows("CSV exports", report["exports"])
+        console.print(f"manifest: {report['manifest_path']}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from autocorp_lake.local import simulator
+
+    report = simulator.simulate(tps=args.tps, seconds=args.seconds, seed=args.seed)
+    _print_rows("changes applied", report["actions"])
+    return 0
+
+
+def cmd_replicate(args: argparse.Namespace) -> int:
+    from autocorp_lake.local import replicator
+
+    if args.follow:
+        replicator.follow(log=console.print)
+        return 0
+    report = replicator.replicate(log=console.print)
+    _print_rows("replicated", report["tables"])
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from autocorp_lake import runner
+
+    conf = json.loads(args.conf) if args.conf else {}
+    return runner.run_dag(args.dag_id, conf=conf, log=console.print)
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from autocorp_lake import reconcile
+
+    rows = reconcile.reconcile(tables=[args.table] if args.table else None)
+    _print_rows("source vs curated", rows)
+    differs = [r for r in rows if r["missing"] or r["extra"] or r["different"]]
+    if differs:
+        err_console.print(
+            f"[red]{len(differs)} table(s) differ: {', '.join(r['table'] for r in differs)}[/red]"
+        )
+        return 1
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from autocorp_lake.local import query_engine
+
+    rows = query_engine.query(args.sql, as_of=args.as_of, since=args.since)
+    _print_rows("result", rows, args.format)
+    return 0
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    from autocorp_lake.quality import results
+
+    rows, docs = results.latest(table=args.table, run=args.run)
+    _print_rows("quality results", rows)
+    console.print(f"Data Docs: {docs}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from autocorp_lake import bench
+
+    figures = bench.run(args.what, scale=args.scale)
+    print(json.dumps(figures, indent=2, default=str))
+    _print_rows(f"bench {args.what}", figures.get("rows", []))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autocorp-lake", description="AutoCorp Lake: local target and checks"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("up", help="start local services (PostgreSQL, catalog); idempotent")
+    p.add_argument("--sql-endpoint", action="store_true", help="also start the SQL endpoint for BI tools")
+    p.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop local services").set_defaults(func=cmd_down)
+    sub.add_parser("status", help="what runs where, last metrics").set_defaults(func=cmd_status)
+
+    p = sub.add_parser("seed", help="create and fill the source database; write the CSV exports")
+    p.add_argument("--scale", choices=["demo", "full"], default="demo")
+    p.add_argument("--db-scale", choices=["demo", "full"], default=None,
+                   help="size of the database (default: demo-sized sample)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--csv", action="store_true", help="write the four CSV exports and the manifest")
+    p.add_argument("--export-dir", default=None)
+    p.add_argument("--rate", action="append", metavar="ISSUE=RATE",
+                   help="override an injected-issue rate, e.g. missing_tax=0.01 (repeatable)")
+    p.add_argument("--rate-multiplier", type=float, default=1.0,
+                   help="multiply every default rate (0 for clean files, 10 for a stress run)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser("simulate", help="apply realistic inserts/updates/deletes to the source")
+    p.add_argument("--tps", type=float, default=10)
+    p.add_argument("--seconds", type=float, default=10)
+    p.add_argument("--seed", type=int, default=None)
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("replicate", help="the local DMS: one batch, or continuously with --follow")
+    p.add_argument("--follow", action="store_true")
+    p.set_defaults(func=cmd_replicate)
+
+    p = sub.add_parser("run", help="run one DAG end to end on the local target")
+    p.add_argument("dag_id")
+    p.add_argument("--conf", default=None, help="DAG run conf as JSON")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("reconcile", help="compare source and curated row by row; exit 1 on any difference")
+    p.add_argument("--table", default=None)
+    p.set_defaults(func=cmd_reconcile)
+
+    p = sub.add_parser("query", help="run Athena SQL locally")
+    p.add_argument("sql")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--as-of", default=None, help="time travel: read Hudi tables as of TS")
+    group.add_argument("--since", default=None, help="incremental: rows changed after commit TS")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("quality", help="last quality-gate results")
+    p.add_argument("--table", default=None)
+    p.add_argument("--run", default="latest")
+    p.set_defaults(func=cmd_quality)
+
+    p = sub.add_parser("bench", help="measured figures, as JSON and a table")
+    p.add_argument("what", choices=["ingest", "transform", "cdc", "query", "seed"])
+    p.add_argument("--scale", choices=["demo", "full"], default="full")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from autocorp_lake.config import ConfigError
+
+    handled: tuple[type[BaseException], ...] = (ConfigError,)
+    try:
+        from autocorp_lake.local.services import ServiceError
+
+        handled += (ServiceError,)
+    except ImportError:
+        pass
+    try:
+        return int(args.func(args) or 0)
+    except handled as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        return 2
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("autocorp_lake"):
+            err_console.print(f"[red]error:[/red] `{args.command}` is not built yet ({exc.name} missing)")
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""Settings from the environment with defaults, and the table registry.
+
+One place decides the target (`LAKE_TARGET=local|aws`) and every name derived from it, so DAGs,
+jobs and the CLI agree. Nothing here does I/O at import time: the registry is read on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+TARGETS = ("local", "aws")
+DAG_IDS = (
+    "autocorp_bootstrap",
+    "autocorp_cdc",
+    "autocorp_files",
+    "autocorp_analytics",
+    "autocorp_maintenance",
+)
+CATALOG_DATABASES = ("autocorp_raw", "autocorp_curated", "autocorp_analytics")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message names it and how to fix it."""
+
+
+def _find_include_dir() -> Path:
+    """include/ sits at the repo root locally and beside the DAGs in the MWAA bundle."""
+    override = os.environ.get("AUTOCORP_INCLUDE_DIR")
+    if override:
+        return Path(override)
+    candidates = [
+        PACKAGE_DIR.parent.parent / "include",  # repo: plugins/autocorp_lake -> repo/include
+        Path(os.environ.get("AIRFLOW_HOME", "/usr/local/airflow")) / "dags" / "include",  # MWAA
+    ]
+    for candidate in candidates:
+        if (candidate / "tables.yaml").is_file():
+            return candidate
+    raise ConfigError(
+        "cannot find include/tables.yaml; set AUTOCORP_INCLUDE_DIR to the folder that holds it"
+    )
+
+
+def repo_root() -> Path:
+    return Path(os.environ.get("AUTOCORP_REPO_ROOT", PACKAGE_DIR.parent.parent))
+
+
+def include_dir() -> Path:
+    return _find_include_dir()
+
+
+def target() -> str:
+    value = os.environ.get("LAKE_TARGET", "local").strip().lower()
+    if value not in TARGETS:
+        raise ConfigError(f"LAKE_TARGET={value!r} is not one of {', '.join(TARGETS)}")
+    return value
+
+
+def environment() -> str:
+    """Environment id (dev, prod, local): suffixes bucket and resource names."""
+    return os.environ.get("LAKE_ENV", "local" if target() == "local" else "dev")
+
+
+def local_dir() -> Path:
+    """Everything the local target keeps: the PostgreSQL cluster, the lake, exports, logs."""
+    return Path(os.environ.get("AUTOCORP_LOCAL_DIR", repo_root() / ".local")).resolve()
+
+
+def bucket_name() -> str:
+    return os.environ.get("LAKE_BUCKET", f"autocorp-datalake-{environment()}")
+
+
+def lake_root() -> Path:
+    """Local object store: a folder laid out like the S3 bucket."""
+    return Path(os.environ.get("AUTOCORP_LAKE_DIR", local_dir() / "lake")) / bucket_name()
+
+
+def lake_uri(key: str = "") -> str:
+    """URI of a key in the lake, on either target (s3://bucket/key or an absolute local path)."""
+    key = key.lstrip("/")
+    if target() == "aws":
+        return f"s3://{bucket_name()}/{key}"
+    return str(lake_root() / key) if key else str(lake_root())
+
+
+def export_dir() -> Path:
+    """The on-premises file share that DataSync reads (local: a folder)."""
+    return Path(os.environ.get("AUTOCORP_EXPORT_DIR", local_dir() / "onprem" / "exports"))
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    host: str
+    port: int
+    user: str
+    password: str | None
+    source_db: str
+    airflow_db: str
+    metastore_db: str
+
+    def dsn(self, database: str | None = None) -> str:
+        parts = [
+            f"host={self.host}",
+            f"port={self.port}",
+            f"user={self.user}",
+            f"dbname={database or self.source_db}",
+        ]
+        if self.password:
+            parts.append(f"password={self.password}")
+        return " ".join(parts)
+
+    def sqlalchemy_url(self, database: str) -> str:
+        auth = self.user if not self.password else f"{self.user}:{self.password}"
+        return f"postgresql+psycopg2://{auth}@{self.host}:{self.port}/{database}"
+
+    def jdbc_url(self, database: str) -> str:
+        return f"jdbc:postgresql://{self.host}:{self.port}/{database}"
+
+
+def postgres() -> PostgresSettings:
+    """Connection settings of the local PostgreSQL (source, Airflow metadata, metastore).
+
+    The local cluster trusts loopback connections, so no password is needed; a password, when
+    one is used, comes from AUTOCORP_PG_PASSWORD (never from a file in the repo).
+    """
+    port_text = os.environ.get("AUTOCORP_PG_PORT", "5433")
+    try:
+        port = int(port_text)
+    except ValueError as exc:
+        raise ConfigError(f"AUTOCORP_PG_PORT={port_text!r} is not a port number") from exc
+    return PostgresSettings(
+        host=os.environ.get("AUTOCORP_PG_HOST", "127.0.0.1"),
+        port=port,
+        user=os.environ.get("AUTOCORP_PG_USER", "autocorp"),
+        password=os.environ.get("AUTOCORP_PG_PASSWORD") or None,
+        source_db=os.environ.get("AUTOCORP_SOURCE_DB", "autocorp"),
+        airflow_db=os.environ.get("AUTOCORP_AIRFLOW_DB", "airflow"),
+        metastore_db=os.environ.get("AUTOCORP_METASTORE_DB", "metastore"),
+    )
+
+
+@dataclass(frozen=True)
+class Partition:
+    source_column: str
+    granularity: str
+    field: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    primary_key: tuple[str, ...]
+    ordering_field: str
+    partition: Partition | None
+    hudi_table_type: str
+    load_order: int
+
+    @property
+    def key(self) -> str:
+        return self.primary_key[0]
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    file: str
+    primary_key: tuple[str, ...]
+    curated_table: str
+
+
+@dataclass(frozen=True)
+class Registry:
+    source_schema: str
+    tables: tuple[Table, ...]
+    feeds: tuple[Feed, ...] = field(default_factory=tuple)
+
+    def table(self, name: str) -> Table:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise ConfigError(
+            f"unknown table {name!r}; the registry (include/tables.yaml) has: "
+            + ", ".join(t.name for t in self.tables)
+        )
+
+    def feed(self, name: str) -> Feed:
+        for feed in self.feeds:
+            if feed.name == name:
+                return feed
+        raise ConfigError(
+            f"unknown feed {name!r}; the registry (include/tables.yaml) has: "
+            + ", ".join(f.name for f in self.feeds)
+        )
+
+    @property
+    def table_names(self) -> list[str]:
+        return [t.name for t in self.tables]
+
+    @property
+    def feed_names(self) -> list[str]:
+        return [f.name for f in self.feeds]
+
+    def in_load_order(self) -> list[Table]:
+        return sorted(self.tables, key=lambda t: (t.load_order, t.name))
+
+
+def _parse_registry(data: dict[str, Any]) -> Registry:
+    tables = []
+    for item in data["tables"]:
+        partition = item.get("partition")
+        table_type = item.get("hudi_table_type", "COPY_ON_WRITE")
+        if table_type not in ("COPY_ON_WRITE", "MERGE_ON_READ"):
+            raise ConfigError(f"table {item['name']}: hudi_table_type {table_type!r} is not valid")
+        tables.append(
+            Table(
+                name=item["name"],
+                primary_key=tuple(item["primary_key"]),
+                ordering_field=item.get("ordering_field", "dms_change_seq"),
+                partition=Partition(**partition) if partition else None,
+                hudi_table_type=table_type,
+                load_order=int(item.get("load_order", 1)),
+            )
+        )
+    feeds = [
+        Feed(
+            name=item["name"],
+            file=item["file"],
+            primary_key=tuple(item["primary_key"]),
+            curated_table=item["curated_table"],
+        )
+        for item in data.get("feeds", [])
+    ]
+    return Registry(data.get("source_schema", "public"), tuple(tables), tuple(feeds))
+
+
+@functools.lru_cache(maxsize=None)
+def _load_registry(path: str) -> Registry:
+    with open(path, encoding="utf-8") as handle:
+        return _parse_registry(yaml.safe_load(handle))
+
+
+def registry() -> Registry:
+    return _load_registry(str(include_dir() / "tables.yaml"))
+
+
+@dataclass(frozen=True)
+class AwsNames:
+    """Names of the AWS resources the DAGs use; Terraform (infra/) creates exactly these.
+
+    ARNs that Terraform only knows after apply (DMS task, DataSync task) come from the
+    environment or from Airflow Variables read at run time, never at parse time.
+    """
+
+    env: str
+    bucket: str
+    glue_jobs: dict[str, str]
+    crawlers: dict[str, str]
+    dms_task_id: str
+    datasync_task_name: str
+    athena_workgroup: str
+    source_db_secret: str
+    metrics_namespace: str = "AutoCorpLake"
+    glue_pool: str = "glue_pool"
+    athena_pool: str = "athena_pool"
+
+
+def aws_names(env: str | None = None) -> AwsNames:
+    env = env or environment()
+    return AwsNames(
+        env=env,
+        bucket=os.environ.get("LAKE_BUCKET", f"autocorp-datalake-{env}"),
+        glue_jobs={
+            "apply_changes": f"autocorp-apply-changes-{env}",
+            "clean_feed": f"autocorp-clean-feed-{env}",
+            "promote": f"autocorp-promote-{env}",
+            "quality_gate": f"autocorp-quality-gate-{env}",
+            "maintenance": f"autocorp-maintenance-{env}",
+        },
+        crawlers={
+            "raw_database": f"autocorp-raw-database-{env}",
+            "raw_csv": f"autocorp-raw-csv-{env}",
+        },
+        dms_task_id=f"autocorp-full-load-cdc-{env}",
+        datasync_task_name=f"autocorp-exports-{env}",
+        athena_workgroup=f"autocorp-{env}",
+        source_db_secret=f"autocorp/{env}/source-db",
+    )

@@ -1,0 +1,65 @@
+"""What every AutoCorp DAG shares: default arguments, metadata, the failure callback, and the
+registry lists that DAGs map over. Cheap to import: no Airflow hooks, no I/O beyond reading the
+repo's own include/tables.yaml once."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pendulum
+
+from autocorp_lake import config
+
+log = logging.getLogger(__name__)
+
+OWNER = "data-platform"
+START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+
+def on_failure(context) -> None:
+    """One failure callback for every task: a clear log line that names the DAG run and task.
+
+    Alerting itself runs on CloudWatch alarms (AWS) and `autocorp-lake status` (local)."""
+    ti = context.get("task_instance") or context.get("ti")
+    exc = context.get("exception")
+    log.error(
+        "AutoCorp Lake task failed: dag=%s task=%s run=%s map_index=%s error=%s",
+        getattr(ti, "dag_id", "?"),
+        getattr(ti, "task_id", "?"),
+        context.get("run_id"),
+        getattr(ti, "map_index", -1),
+        exc,
+    )
+
+
+DEFAULT_ARGS = {
+    "owner": OWNER,
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "on_failure_callback": on_failure,
+}
+
+
+def dag_kwargs(doc: str | None, tags: list[str], **overrides) -> dict:
+    """The metadata every DAG carries (doc_md, tags, owner, retries, tz-aware start, catchup)."""
+    kwargs = {
+        "doc_md": doc,
+        "tags": ["autocorp", config.target(), *tags],
+        "default_args": DEFAULT_ARGS,
+        "start_date": START_DATE,
+        "catchup": False,
+        "max_active_runs": 1,
+        "template_searchpath": [str(config.include_dir() / "sql")],
+    }
+    kwargs.update(overrides)
+    return kwargs
+
+
+def table_names() -> list[str]:
+    return config.registry().table_names
+
+
+def feed_names() -> list[str]:
+    return config.registry().feed_names

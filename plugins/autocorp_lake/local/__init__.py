@@ -1,0 +1,1 @@
+"""The local engines: services, replicator, transfer, spark runner, catalog, query engine."""

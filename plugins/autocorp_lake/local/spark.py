@@ -1,0 +1,186 @@
+"""Local Spark: pyspark 3.5.4 with Hudi 0.15.0 and a Hive metastore kept in PostgreSQL.
+
+The same settings serve an in-process SparkSession (`build_session`) and a `spark-submit` of a
+Glue script (`spark_submit_command`), so a job behaves the same either way.
+
+The catalog is Spark's built-in Hive 2.3.9 metastore client in embedded mode on the `metastore`
+database of the local PostgreSQL: every process (Spark jobs, Hudi's hms sync, the crawler, the
+query engine) talks to the same database, and PostgreSQL transactions make it safe for parallel
+processes, unlike the default Derby folder. DataNucleus creates the metastore schema on first use;
+`build_session` serialises that first use across processes with a PostgreSQL advisory lock.
+
+Jars come from Maven Central through `spark.jars.packages` into the Ivy cache (nothing vendored).
+The PostgreSQL JDBC driver is also put on the driver classpath once it is in the Ivy cache, so the
+metastore client finds it whichever class loader DataNucleus asks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from autocorp_lake import config
+
+HUDI_BUNDLE = "org.apache.hudi:hudi-spark3.5-bundle_2.12:0.15.0"
+POSTGRES_JDBC = "org.postgresql:postgresql:42.7.4"
+PACKAGES = (HUDI_BUNDLE, POSTGRES_JDBC)
+METASTORE_LOCK_ID = 4242_0004  # pg_advisory_lock key guarding the first metastore use
+
+
+def ivy_dir() -> Path:
+    return Path(os.environ.get("AUTOCORP_IVY_DIR", Path.home() / ".ivy2"))
+
+
+def _ivy_jar(coordinate: str) -> Path:
+    group, artifact, version = coordinate.split(":")
+    return ivy_dir() / "jars" / f"{group}_{artifact}-{version}.jar"
+
+
+def driver_classpath() -> list[str]:
+    """Jars that must be on the driver's own classpath: the JDBC driver, once it is cached."""
+    jar = _ivy_jar(POSTGRES_JDBC)
+    return [str(jar)] if jar.is_file() else []
+
+
+def warehouse_dir() -> str:
+    return config.lake_uri("warehouse")
+
+
+def spark_conf(app_name: str = "autocorp-lake") -> dict[str, str]:
+    """Every Spark setting of the local target (also used by spark-submit)."""
+    pg = config.postgres()
+    conf = {
+        "spark.app.name": app_name,
+        "spark.master": os.environ.get("AUTOCORP_SPARK_MASTER", "local[2]"),
+        "spark.driver.memory": os.environ.get("AUTOCORP_SPARK_DRIVER_MEMORY", "2g"),
+        "spark.jars.packages": ",".join(PACKAGES),
+        "spark.sql.shuffle.partitions": os.environ.get("AUTOCORP_SPARK_SHUFFLE_PARTITIONS", "4"),
+        "spark.default.parallelism": "4",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+        # Hudi
+        "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
+        "spark.kryo.registrator": "org.apache.spark.HoodieSparkKryoRegistrar",
+        "spark.sql.extensions": "org.apache.spark.sql.hudi.HoodieSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.hudi.catalog.HoodieCatalog",
+        "spark.sql.hive.convertMetastoreParquet": "false",
+        # DMS parquet timestamps are "local" (not UTC-adjusted); read them as TimestampType
+        "spark.sql.parquet.inferTimestampNTZ.enabled": "false",
+        # Hive metastore in PostgreSQL (embedded metastore client, no thrift service)
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": warehouse_dir(),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": pg.jdbc_url(pg.metastore_db),
+        "spark.hadoop.javax.jdo.option.ConnectionDriverName": "org.postgresql.Driver",
+        "spark.hadoop.javax.jdo.option.ConnectionUserName": pg.user,
+        "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
+        "spark.hadoop.datanucleus.fixedDatastore": "false",
+        "spark.hadoop.hive.metastore.schema.verification": "false",
+        "spark.hadoop.hive.metastore.schema.verification.record.version": "false",
+        "spark.hadoop.hive.metastore.warehouse.dir": warehouse_dir(),
+        "spark.hadoop.datanucleus.connectionPoolingType": "DBCP",
+        "spark.hadoop.datanucleus.connectionPool.maxPoolSize": "4",
+    }
+    if pg.password:
+        conf["spark.hadoop.javax.jdo.option.ConnectionPassword"] = pg.password
+    classpath = driver_classpath()
+    if classpath:
+        conf["spark.driver.extraClassPath"] = os.pathsep.join(classpath)
+    return conf
+
+
+def _metastore_lock():
+    """A session-level advisory lock on the metastore database (None if unreachable)."""
+    try:
+        from autocorp_lake.local import services
+
+        conn = services.connect(config.postgres().metastore_db)
+        conn.execute("select pg_advisory_lock(%s)", (METASTORE_LOCK_ID,))
+        return conn
+    except Exception:  # noqa: BLE001 - the lock is an optimisation of the first run only
+        return None
+
+
+def build_session(app_name: str = "autocorp-lake"):
+    """The SparkSession of the local target (getOrCreate), with the catalog databases present."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    builder = SparkSession.builder
+    for key, value in spark_conf(app_name).items():
+        builder = builder.config(key, value)
+    lock = _metastore_lock()
+    try:
+        spark = builder.enableHiveSupport().getOrCreate()
+        spark.sparkContext.setLogLevel(os.environ.get("AUTOCORP_SPARK_LOG_LEVEL", "WARN"))
+        ensure_databases(spark)
+    finally:
+        if lock is not None:
+            try:
+                lock.execute("select pg_advisory_unlock(%s)", (METASTORE_LOCK_ID,))
+            finally:
+                lock.close()
+    return spark
+
+
+def ensure_databases(spark) -> None:
+    """Create the catalog databases autocorp_raw, autocorp_curated, autocorp_analytics if missing."""
+    existing = {row.namespace for row in spark.sql("show databases").collect()}
+    for name in config.CATALOG_DATABASES:
+        if name not in existing:
+            spark.sql(f"create database if not exists {name}")
+
+
+def spark_submit_path() -> str:
+    candidate = Path(sys.executable).parent / "spark-submit"
+    if candidate.is_file():
+        return str(candidate)
+    found = shutil.which("spark-submit")
+    if not found:
+        raise FileNotFoundError(
+            "spark-submit not found; install pyspark 3.5.4 in this environment (pip install pyspark==3.5.4)"
+        )
+    return found
+
+
+def spark_submit_command(script: str, args: dict, app_name: str | None = None) -> list[str]:
+    """The spark-submit command line that runs a Glue script file with the local settings."""
+    script_path = Path(script).resolve()
+    conf = spark_conf(app_name or script_path.stem)
+    command = [
+        spark_submit_path(),
+        "--master", conf.pop("spark.master"),
+        "--driver-memory", conf.pop("spark.driver.memory"),
+        "--packages", conf.pop("spark.jars.packages"),
+        "--name", conf.pop("spark.app.name"),
+    ]
+    classpath = conf.pop("spark.driver.extraClassPath", None)
+    if classpath:
+        command += ["--driver-class-path", classpath]
+    compat = script_path.parent / "glue_compat.py"
+    if compat.is_file() and compat != script_path:
+        command += ["--py-files", str(compat)]
+    for key, value in conf.items():
+        command += ["--conf", f"{key}={value}"]
+    command.append(str(script_path))
+    for key, value in args.items():
+        command += [f"--{key}", str(value)]
+    return command
+
+
+def submit_env() -> dict[str, str]:
+    """Environment of a spark-submit child: the package importable, same Python, same settings."""
+    env = dict(os.environ)
+    plugins = str(config.PACKAGE_DIR.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (plugins, env.get("PYTHONPATH", "")) if p)
+    env["PYSPARK_PYTHON"] = sys.executable
+    env["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    return env

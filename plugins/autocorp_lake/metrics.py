@@ -1,0 +1,81 @@
+"""Run metrics: rows read/written/rejected per table, CDC freshness, gate results, durations.
+
+AWS: CloudWatch custom metrics (namespace AutoCorpLake). Local: JSON lines under
+`logs/metrics/` in the lake, shown by `autocorp-lake status`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+
+from autocorp_lake import config
+
+
+def _collect(context) -> list[dict]:
+    """The per-table results that the mapped promote tasks returned (XCom)."""
+    ti = context["ti"]
+    results = []
+    for task_id in ("table_pipeline.promote", "feed_pipeline.promote"):
+        values = ti.xcom_pull(task_ids=task_id, default=None)
+        if values is None:
+            continue
+        if isinstance(values, dict):
+            values = [values]
+        results.extend(v for v in values if isinstance(v, dict))
+    return results
+
+
+def publish_run_metrics(**context) -> list[dict]:
+    now = datetime.now(timezone.utc)
+    records = [
+        {
+            "ts": now.isoformat(),
+            "dag_id": context["dag"].dag_id,
+            "run_id": context["run_id"],
+            **result,
+        }
+        for result in _collect(context)
+    ]
+    if config.target() == "aws":
+        _put_cloudwatch(records)
+    else:
+        write_local(records)
+    return records
+
+
+def write_local(records: list[dict]) -> None:
+    if not records:
+        return
+    folder = config.lake_root() / "logs" / "metrics"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{time.strftime('%Y%m%d')}.jsonl", "a", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, default=str) + "\n")
+
+
+def _put_cloudwatch(records: list[dict]) -> None:
+    import boto3
+
+    client = boto3.client("cloudwatch")
+    data = []
+    for record in records:
+        dims = [{"Name": "Table", "Value": str(record.get("table", "unknown"))}]
+        for name in ("rows_read", "rows_written", "rows_rejected", "freshness_seconds", "duration_seconds"):
+            if record.get(name) is not None:
+                unit = "Seconds" if name.endswith("seconds") else "Count"
+                data.append({"MetricName": name, "Dimensions": dims, "Value": float(record[name]), "Unit": unit})
+    for start in range(0, len(data), 20):
+        client.put_metric_data(Namespace=config.aws_names().metrics_namespace, MetricData=data[start:start + 20])
+
+
+def last_values() -> list[dict]:
+    """The latest metrics record per table, for `autocorp-lake status`."""
+    folder = config.lake_root() / "logs" / "metrics"
+    latest: dict[str, dict] = {}
+    for path in sorted(folder.glob("*.jsonl")) if folder.exists() else []:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            latest[str(record.get("table"))] = record
+    return list(latest.values())

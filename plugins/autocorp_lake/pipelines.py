@@ -1,0 +1,85 @@
+"""Per-table and per-feed task groups, mapped over the registry by the DAGs.
+
+Each table runs its own chain prepare_batch -> apply/clean -> quality_gate -> promote, so a batch
+that fails its gate stops only its own table. The same group is built on both targets: only the
+operators behind `steps.glue_job` differ.
+"""
+
+from __future__ import annotations
+
+import re
+from types import ModuleType
+
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import chain, task, task_group
+
+from autocorp_lake import config
+
+
+def safe_run_id(run_id: str) -> str:
+    """Airflow run ids hold ':' and '+'; zone paths get a portable form."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
+
+
+def registry_uri() -> str:
+    """Where Glue jobs read include/tables.yaml: next to the scripts on AWS, the repo locally."""
+    if config.target() == "aws":
+        return config.lake_uri("config/tables.yaml")
+    return str(config.include_dir() / "tables.yaml")
+
+
+def script_args(kind: str, name: str, run_id: str) -> dict[str, str]:
+    """Arguments of every glue_scripts/ job, the same on Glue and under local spark-submit."""
+    return {
+        "--kind": kind,
+        "--name": name,
+        "--run_id": safe_run_id(run_id),
+        "--lake_root": config.lake_uri(),
+        "--registry": registry_uri(),
+    }
+
+
+@task(task_id="prepare_batch", retries=0)
+def prepare_batch(kind: str, name: str, run_id: str | None = None) -> dict[str, str]:
+    return script_args(kind, name, run_id or "manual")
+
+
+def _gate(batch: dict[str, str]) -> dict:
+    from autocorp_lake.quality import gate
+
+    return gate.run_gate(batch)
+
+
+def quality_gate(task_id: str, batch) -> PythonOperator:
+    # A data failure is not transient: the gate never retries.
+    return PythonOperator(
+        task_id=task_id, python_callable=_gate, op_kwargs={"batch": batch}, retries=0
+    )
+
+
+def table_pipeline(steps: ModuleType):
+    @task_group(group_id="table_pipeline")
+    def pipeline(table: str):
+        batch = prepare_batch(kind="table", name=table, run_id="{{ run_id }}")
+        chain(
+            batch,
+            steps.glue_job(task_id="apply_changes", job="apply_changes", script_args=batch),
+            quality_gate("quality_gate", batch),
+            steps.glue_job(task_id="promote", job="promote", script_args=batch),
+        )
+
+    return pipeline
+
+
+def feed_pipeline(steps: ModuleType):
+    @task_group(group_id="feed_pipeline")
+    def pipeline(feed: str):
+        batch = prepare_batch(kind="feed", name=feed, run_id="{{ run_id }}")
+        chain(
+            batch,
+            steps.glue_job(task_id="clean_feed", job="clean_feed", script_args=batch),
+            quality_gate("quality_gate", batch),
+            steps.glue_job(task_id="promote", job="promote", script_args=batch),
+        )
+
+    return pipeline

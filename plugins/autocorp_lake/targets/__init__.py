@@ -1,0 +1,31 @@
+"""One factory per pipeline step, per target. `steps()` returns the module of the configured
+target; aws.py and local.py expose the same factory names with the same signatures, so a DAG
+file is the same on MWAA and on one machine (tests hold the two DAG shapes equal)."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from autocorp_lake import config
+
+STEP_FACTORIES = (
+    "start_replication",
+    "wait_full_load",
+    "check_replication",
+    "wait_for_cdc_files",
+    "crawl",
+    "glue_job",
+    "transfer_exports",
+    "publish_metrics",
+)
+
+
+def steps(target: str | None = None) -> ModuleType:
+    target = target or config.target()
+    if target == "aws":
+        from autocorp_lake.targets import aws
+
+        return aws
+    from autocorp_lake.targets import local
+
+    return local

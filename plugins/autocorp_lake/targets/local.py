@@ -1,0 +1,134 @@
+"""The `local` target: the same steps as aws.py, run by the local engines (the replicator for
+DMS, the transfer for DataSync, spark-submit of the same glue_scripts/ for Glue, the local
+crawler and catalog). Task ids, upstreams and inputs equal the aws target's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.standard.operators.python import PythonOperator
+
+from autocorp_lake import config
+
+GLUE_SCRIPTS = {
+    "apply_changes": "apply_changes.py",
+    "clean_feed": "clean_feed.py",
+    "promote": "promote.py",
+    "quality_gate": "quality_gate.py",
+    "maintenance": "maintenance.py",
+}
+
+
+def _start_replication() -> dict:
+    from autocorp_lake.local import replicator
+
+    if replicator.status().get("full_load_done"):
+        return {"skipped": "full load already done; CDC continues from the slot"}
+    return replicator.full_load()
+
+
+def _verify_full_load() -> dict:
+    """The local twin of the DMS full-load sensor: every registry table has its LOAD files and
+    the replication slot holds the CDC position."""
+    from autocorp_lake.local import replicator
+
+    state = replicator.status()
+    missing = [
+        t for t in config.registry().table_names
+        if not (config.lake_root() / "raw/database/public" / t / "LOAD00000001.parquet").exists()
+    ]
+    if missing or not state.get("slot"):
+        raise RuntimeError(
+            f"full load incomplete: tables without LOAD files {missing}, slot {state.get('slot')!r}; "
+            "run `autocorp-lake replicate` or rerun autocorp_bootstrap"
+        )
+    return state
+
+
+def _check_replication() -> dict:
+    from autocorp_lake.local import replicator
+
+    state = replicator.status()
+    if not state.get("slot"):
+        raise RuntimeError(
+            "the replication slot is missing: the local DMS is not replicating; "
+            "run autocorp_bootstrap (autocorp-lake run autocorp_bootstrap)"
+        )
+    return state
+
+
+def _capture_cdc() -> dict:
+    """Locally the DMS's CDC writer is the replicator: capture what the slot holds now."""
+    from airflow.exceptions import AirflowSkipException
+
+    from autocorp_lake.local import replicator
+
+    report = replicator.capture_batch()
+    changes = sum(
+        r.get("cdc_inserts", 0) + r.get("cdc_updates", 0) + r.get("cdc_deletes", 0)
+        for r in report.get("tables", [])
+    )
+    if not changes and not replicator.has_unprocessed_cdc_files():
+        raise AirflowSkipException("no new changes in the source since the last batch")
+    return report
+
+
+def _crawl(crawler: str) -> dict:
+    from autocorp_lake.local import crawler as local_crawler
+
+    return local_crawler.crawl(crawler)
+
+
+def _run_glue_script(job: str, script_args: dict) -> dict | None:
+    from autocorp_lake.local import jobs
+
+    return jobs.run_glue_script(GLUE_SCRIPTS[job], script_args)
+
+
+def _transfer() -> dict:
+    from autocorp_lake.local import transfer
+
+    return transfer.transfer()
+
+
+def start_replication(task_id: str, **kwargs) -> PythonOperator:
+    return PythonOperator(task_id=task_id, python_callable=_start_replication, **kwargs)
+
+
+def wait_full_load(task_id: str, **kwargs) -> PythonOperator:
+    return PythonOperator(task_id=task_id, python_callable=_verify_full_load, **kwargs)
+
+
+def check_replication(task_id: str, **kwargs) -> PythonOperator:
+    return PythonOperator(task_id=task_id, python_callable=_check_replication, **kwargs)
+
+
+def wait_for_cdc_files(task_id: str, **kwargs) -> PythonOperator:
+    return PythonOperator(task_id=task_id, python_callable=_capture_cdc, **kwargs)
+
+
+def crawl(task_id: str, crawler: str, **kwargs) -> PythonOperator:
+    return PythonOperator(
+        task_id=task_id, python_callable=_crawl, op_kwargs={"crawler": crawler},
+        pool=config.aws_names().glue_pool, **kwargs,
+    )
+
+
+def glue_job(task_id: str, job: str, script_args: Any, **kwargs) -> PythonOperator:
+    return PythonOperator(
+        task_id=task_id,
+        python_callable=_run_glue_script,
+        op_kwargs={"job": job, "script_args": script_args},
+        pool=config.aws_names().glue_pool,
+        **kwargs,
+    )
+
+
+def transfer_exports(task_id: str, **kwargs) -> PythonOperator:
+    return PythonOperator(task_id=task_id, python_callable=_transfer, **kwargs)
+
+
+def publish_metrics(task_id: str, **kwargs) -> PythonOperator:
+    from autocorp_lake import metrics
+
+    return PythonOperator(task_id=task_id, python_callable=metrics.publish_run_metrics, **kwargs)
