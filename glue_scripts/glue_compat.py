@@ -38,7 +38,8 @@ def parse_args(
     On Glue, required names go through getResolvedOptions; optional ones are read only when
     present, as Glue's own parser rejects absent names.
     """
-    argv = list(sys.argv if argv is None else argv)
+    # getResolvedOptions skips argv[0] (the script); an explicit argv holds only the pairs
+    argv = list(sys.argv if argv is None else ["job", *argv])
     required = list(required)
     optional = dict(optional or {})
     if ON_GLUE:
@@ -50,7 +51,7 @@ def parse_args(
             resolved.setdefault(name, default)
         return resolved
     values: dict[str, str | None] = {}
-    index = 0
+    index = 1
     while index < len(argv):
         item = argv[index]
         if item.startswith("--"):

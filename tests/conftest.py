@@ -56,3 +56,15 @@ def source_db(pg):
         names = ", ".join(t.name for t in registry().tables)
         conn.execute(f"truncate {names} restart identity cascade")
     return pg
+
+
+@pytest.fixture(scope="session")
+def spark(pg):
+    """One SparkSession (Hudi + the PostgreSQL-backed metastore of the test cluster) per test run;
+    Glue scripts run in-process on it."""
+    os.environ["AUTOCORP_SPARK_INPROCESS"] = "1"
+    from autocorp_lake.local.spark import build_session
+
+    session = build_session("autocorp-lake-tests")
+    yield session
+    session.stop()

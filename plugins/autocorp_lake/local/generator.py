@@ -105,24 +105,24 @@ _ORDER_ISSUES = [
 def parse_rate_overrides(items: list[str] | None, multiplier: float = 1.0) -> dict[str, float]:
     """Default rates times `multiplier`, then `ISSUE=RATE` overrides (taken as given)."""
     if multiplier < 0:
-        raise ValueError(f"rate multiplier must be >= 0, got {multiplier}")
+        raise config.ConfigError(f"--rate-multiplier must be >= 0, got {multiplier}")
     rates = {name: rate * multiplier for name, rate in DEFAULT_RATES.items()}
     for item in items or []:
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep:
-            raise ValueError(f"rate override {item!r} is not ISSUE=RATE (e.g. missing_tax=0.01)")
+            raise config.ConfigError(f"rate override {item!r} is not ISSUE=RATE (e.g. missing_tax=0.01)")
         if name not in DEFAULT_RATES:
-            raise ValueError(
+            raise config.ConfigError(
                 f"unknown issue {name!r} in rate override {item!r}; valid names: "
                 + ", ".join(DEFAULT_RATES)
             )
         try:
             rate = float(value)
         except ValueError as exc:
-            raise ValueError(f"rate override {item!r}: {value!r} is not a number") from exc
+            raise config.ConfigError(f"rate override {item!r}: {value!r} is not a number") from exc
         if not 0 <= rate <= 1:
-            raise ValueError(f"rate override {item!r}: the rate must be between 0 and 1")
+            raise config.ConfigError(f"rate override {item!r}: the rate must be between 0 and 1")
         rates[name] = rate
     return rates
 
@@ -156,7 +156,7 @@ def _profile(name: str) -> dict:
         return {"name": name, "master": FULL_CUSTOMERS, "customers": FULL_CUSTOMERS,
                 "orders": FULL_ORDERS, "part_lines": round(FULL_ORDERS * PART_LINES_PER_ORDER),
                 "service_lines": round(FULL_ORDERS * SERVICE_LINES_PER_ORDER), "stream": 30}
-    raise ValueError(f"unknown scale {name!r}; valid: demo, full")
+    raise config.ConfigError(f"unknown scale {name!r}; valid: demo, full")
 
 
 EPOCH = dt.datetime(1970, 1, 1)
@@ -664,7 +664,7 @@ def write_exports(out_dir=None, scale: str = "demo", seed: int = 42, rates: dict
     rates = dict(DEFAULT_RATES if rates is None else rates)
     unknown = set(rates) - set(DEFAULT_RATES)
     if unknown:
-        raise ValueError(f"unknown issue(s) {sorted(unknown)}; valid names: {', '.join(DEFAULT_RATES)}")
+        raise config.ConfigError(f"unknown issue(s) {sorted(unknown)}; valid names: {', '.join(DEFAULT_RATES)}")
     for issue in DEFAULT_RATES:
         rates.setdefault(issue, 0.0)
     profile = _profile(scale)
@@ -689,7 +689,7 @@ def write_exports(out_dir=None, scale: str = "demo", seed: int = 42, rates: dict
         perm = rng.permutation(n)
         needed = sum(counts[i][ORDERS_FILE] for i in _ORDER_ISSUES) + counts["duplicate_order_id"][ORDERS_FILE]
         if needed > n:
-            raise ValueError(f"the rates ask for {needed} bad order rows but there are only {n} orders; lower the rates")
+            raise config.ConfigError(f"the rates ask for {needed} bad order rows but there are only {n} orders; lower the rates")
         for k, issue in enumerate(_ORDER_ISSUES):
             c = counts[issue][ORDERS_FILE]
             if not c:
@@ -698,7 +698,7 @@ def write_exports(out_dir=None, scale: str = "demo", seed: int = 42, rates: dict
             if issue == "thousands_separator":
                 free = free[total[free] >= 100_000]
             if len(free) < c:
-                raise ValueError(f"{issue}: only {len(free)} eligible order rows for {c} injected values")
+                raise config.ConfigError(f"{issue}: only {len(free)} eligible order rows for {c} injected values; lower its rate")
             order_issue[free[:c]] = k
         n_dup = counts["duplicate_order_id"][ORDERS_FILE]
         free = perm[order_issue[perm] == -1]
@@ -876,7 +876,7 @@ def build_database(db_scale: str, seed: int) -> dict[str, pa.Table]:
         profile = _profile("full")
         ids = np.arange(1, profile["master"] + 1)
     else:
-        raise ValueError(f"unknown db scale {db_scale!r}; valid: demo, full")
+        raise config.ConfigError(f"unknown db scale {db_scale!r}; valid: demo, full")
     customers = build_customers(ids, seed)
     data = build_orders(profile, seed, catalog, ids)
     tables = {
@@ -919,14 +919,6 @@ def _counts(conn) -> dict[str, int]:
     return {t: conn.execute(f"select count(*) from public.{t}").fetchone()[0] for t in TABLES}
 
 
-def _expected_db_counts(db_scale: str) -> dict[str, int]:
-    if db_scale == "demo":
-        return dict(DEMO_DB_COUNTS)
-    p = _profile("full")
-    return {**DEMO_DB_COUNTS, "customers": p["customers"], "sales_order": p["orders"],
-            "sales_order_parts": p["part_lines"], "sales_order_services": p["service_lines"]}
-
-
 def seed_database(db_scale: str = "demo", seed: int = 42, progress: bool = True, log=None) -> dict:
     """Fill the 7 source tables (idempotent for the same scale + seed). Returns counts and whether it ran."""
     from autocorp_lake.local import services
@@ -939,9 +931,12 @@ def seed_database(db_scale: str = "demo", seed: int = 42, progress: bool = True,
             "(scale text not null, seed integer not null, seeded_at timestamptz not null default now())"
         )
         info = conn.execute("select scale, seed from public.autocorp_seed_info order by seeded_at desc limit 1").fetchone()
-        if info == (db_scale, seed) and _counts(conn) == _expected_db_counts(db_scale):
-            log(f"source database already seeded with scale={db_scale} seed={seed}; nothing to do")
-            return {"seeded": False, "counts": _counts(conn)}
+        current = _counts(conn)
+        if info == (db_scale, seed) and all(current.values()):
+            # same scale + seed and no table emptied since: keep it (and any simulated changes)
+            log(f"source database already seeded with scale={db_scale} seed={seed} "
+                f"({sum(current.values()):,} rows); nothing to do")
+            return {"seeded": False, "counts": current}
         with _progress(progress, len(TABLES) + 2, f"database ({db_scale})") as step:
             step("generating")
             tables = build_database(db_scale, seed)

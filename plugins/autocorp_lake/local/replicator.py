@@ -82,7 +82,7 @@ import tenacity
 from autocorp_lake import config
 from autocorp_lake.local.services import ServiceError
 
-SLOT = "autocorp_lake"
+SLOT = "autocorp_lake"  # default; AUTOCORP_REPLICATOR_SLOT overrides (the benchmark uses its own)
 PLUGIN = "wal2json"
 TMP_SUFFIX = ".inprogress"
 META_COLUMNS = ("Op", "dms_commit_ts", "dms_change_seq")
@@ -123,6 +123,15 @@ def _env_float(name: str, default: float) -> float:
         return float(value)
     except ValueError as exc:
         raise config.ConfigError(f"{name}={value!r} is not a number") from exc
+
+
+def slot_name() -> str:
+    name = os.environ.get("AUTOCORP_REPLICATOR_SLOT", SLOT)
+    if not name.replace("_", "").isalnum() or not name.islower():
+        raise config.ConfigError(
+            f"AUTOCORP_REPLICATOR_SLOT={name!r}: a slot name is lower-case letters, digits and _"
+        )
+    return name
 
 
 def raw_dir() -> Path:
@@ -592,14 +601,14 @@ def _copy_table(
 
 def _drop_slot_if_exists(conn: psycopg.Connection) -> None:
     row = conn.execute(
-        "select active_pid from pg_replication_slots where slot_name = %s", (SLOT,)
+        "select active_pid from pg_replication_slots where slot_name = %s", (slot_name(),)
     ).fetchone()
     if row is None:
         return
     if row[0] is not None:
         conn.execute("select pg_terminate_backend(%s)", (row[0],))
         time.sleep(0.2)
-    conn.execute("select pg_drop_replication_slot(%s)", (SLOT,))
+    conn.execute("select pg_drop_replication_slot(%s)", (slot_name(),))
 
 
 def _remove_lake_database_files() -> None:
@@ -630,9 +639,9 @@ def full_load(log: Callable = print, reset: bool = False) -> dict:
             repl = _connect(replication=True, log=log)
             try:
                 _, consistent, snapshot, _plugin = repl.execute(
-                    f"CREATE_REPLICATION_SLOT {SLOT} LOGICAL {PLUGIN} EXPORT_SNAPSHOT"
+                    f"CREATE_REPLICATION_SLOT {slot_name()} LOGICAL {PLUGIN} EXPORT_SNAPSHOT"
                 ).fetchone()
-                log(f"slot {SLOT} created at consistent point {consistent}, snapshot {snapshot}")
+                log(f"slot {slot_name()} created at consistent point {consistent}, snapshot {snapshot}")
                 conn.execute("begin isolation level repeatable read read only")
                 conn.execute(f"set transaction snapshot '{snapshot}'")
                 columns = table_columns(conn, tables)
@@ -665,7 +674,7 @@ def full_load(log: Callable = print, reset: bool = False) -> dict:
             raise
         conn.close()
         state = {
-            "slot": SLOT,
+            "slot": slot_name(),
             "full_load": {
                 "done": True,
                 "consistent_lsn": consistent,
@@ -813,7 +822,7 @@ def _empty_report() -> dict:
 
 def _slot_lsn(conn: psycopg.Connection) -> int | None:
     row = conn.execute(
-        "select confirmed_flush_lsn::text from pg_replication_slots where slot_name = %s", (SLOT,)
+        "select confirmed_flush_lsn::text from pg_replication_slots where slot_name = %s", (slot_name(),)
     ).fetchone()
     if row is None:
         return None
@@ -823,7 +832,7 @@ def _slot_lsn(conn: psycopg.Connection) -> int | None:
 def _advance(conn: psycopg.Connection, target: int) -> None:
     current = _slot_lsn(conn)
     if current is not None and target > current:
-        conn.execute("select pg_replication_slot_advance(%s, %s::pg_lsn)", (SLOT, int_to_lsn(target)))
+        conn.execute("select pg_replication_slot_advance(%s, %s::pg_lsn)", (slot_name(), int_to_lsn(target)))
 
 
 def capture_batch(log: Callable = print, conn: psycopg.Connection | None = None) -> dict:
@@ -851,13 +860,13 @@ def _capture(conn: psycopg.Connection, state: dict, log: Callable) -> dict:
     slot_lsn = _slot_lsn(conn)
     if slot_lsn is None:
         raise ReplicatorError(
-            f"replication slot {SLOT} does not exist (dropped?) while the lake has a full load: "
+            f"replication slot {slot_name()} does not exist (dropped?) while the lake has a full load: "
             "changes since may be lost; rebuild the lake with `autocorp-lake run autocorp_bootstrap`"
         )
     if slot_lsn < last_lsn:  # a crash after the state commit, before the slot advance
         _advance(conn, last_lsn)
     limit = max(1, _env_int("AUTOCORP_REPLICATOR_BATCH_CHANGES", 200_000))
-    rows = conn.execute(_peek_sql(tables), (SLOT, limit)).fetchall()
+    rows = conn.execute(_peek_sql(tables), (slot_name(), limit)).fetchall()
     txns, skipped = _parse_changes(rows, last_lsn)
     refused: _Txn | None = None
     for index, txn in enumerate(txns):
@@ -1064,7 +1073,7 @@ def status() -> dict:
         for t in config.registry().table_names
     }
     result: dict[str, Any] = {
-        "slot": SLOT,
+        "slot": slot_name(),
         "full_load_done": bool(state.get("full_load", {}).get("done")),
         "consistent_lsn": state.get("full_load", {}).get("consistent_lsn"),
         "last_lsn_written": state.get("last_lsn"),
@@ -1082,7 +1091,7 @@ def status() -> dict:
                 "select confirmed_flush_lsn::text, "
                 "pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, active "
                 "from pg_replication_slots where slot_name = %s",
-                (SLOT,),
+                (slot_name(),),
             ).fetchone()
     except SourceUnavailable as exc:
         result["error"] = str(exc)

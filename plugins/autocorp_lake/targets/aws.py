@@ -30,14 +30,13 @@ class DmsStartOrResumeOperator(DmsStartTaskOperator):
     `resume-processing` after a stop; nothing when it already runs."""
 
     def execute(self, context) -> None:
-        hook = DmsHook(aws_conn_id=self.aws_conn_id)
-        status = hook.get_task_status(self.replication_task_arn)
-        if status == "running":
-            self.log.info("DMS task %s is already running", self.replication_task_arn)
+        task = describe_dms_task(DmsHook(aws_conn_id=self.aws_conn_id), self.replication_task_arn)
+        status = task.get("Status")
+        if status in ("running", "starting"):
+            self.log.info("DMS task %s is already %s", self.replication_task_arn, status)
             return
-        self.start_replication_task_type = (
-            "start-replication" if status in ("ready", "created", None) else "resume-processing"
-        )
+        started_before = "ReplicationTaskStartDate" in task or status in ("stopped", "failed")
+        self.start_replication_task_type = "resume-processing" if started_before else "start-replication"
         self.log.info("DMS task status %s: %s", status, self.start_replication_task_type)
         super().execute(context)
 

@@ -1,0 +1,221 @@
+"""Glue job: promote one staged batch of a database table into its Hudi table.
+
+Writes `curated/hudi/<table>`: record key = the primary key, precombine/ordering =
+`dms_change_seq`, hive-style partitions from the registry (`order_month=YYYY-MM`), the registry's
+table type (COPY_ON_WRITE / MERGE_ON_READ); `bulk_insert` for the first load, then `upsert` with
+deletes through `_hoodie_is_deleted`; cleaner retention of a week (time travel); hms meta sync to
+`autocorp_curated`; schema evolution (a new source column becomes a nullable column of the table
+and of the catalog). Only after the Hudi commit succeeds is the table's checkpoint advanced.
+
+Idempotent: each Hudi commit carries the batch id in its metadata, and a batch already in the
+checkpoint or on the timeline is not written again (no new commit, no changed value).
+
+Arguments (`--name value`):
+  --table             registry table name (required)
+  --run_id            the staged batch (`staged/<table>/<run_id>/`) (required)
+  --registry          path or s3:// URI of include/tables.yaml (default: the local repo's)
+  --lake_root         s3://bucket or a local folder (default: the local target's lake)
+  --catalog_database  database of the meta sync (default autocorp_curated)
+  --hive_sync         true|false (default true)
+  --JOB_NAME          Glue job name (Glue passes it)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from typing import Sequence
+
+import glue_compat
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+DELETE_FLAG = "_hoodie_is_deleted"
+BATCH_META_KEY = "_autocorp_batch_id"  # commit metadata (prefix "_" = hoodie commitmeta prefix)
+RETAIN_HOURS = 168  # a week of time travel
+COMMITS_PER_WEEK = 7 * 24 * 6  # CDC every 10 minutes
+
+
+def hudi_path(lake_root: str, table: str) -> str:
+    return glue_compat.join(lake_root, "curated/hudi", table)
+
+
+def key_generator(spec: dict) -> str:
+    if not spec.get("partition"):
+        return "org.apache.hudi.keygen.NonpartitionedKeyGenerator"
+    if len(spec["primary_key"]) > 1:
+        return "org.apache.hudi.keygen.ComplexKeyGenerator"
+    return "org.apache.hudi.keygen.SimpleKeyGenerator"
+
+
+def hudi_options(spec: dict, operation: str, batch_id: str, database: str = "autocorp_curated",
+                 hive_sync: bool = True) -> dict[str, str]:
+    """The Hudi write options of a registry table (pure: unit-testable)."""
+    table = spec["name"]
+    partition = spec.get("partition")
+    partition_field = partition["field"] if partition else ""
+    options = {
+        "hoodie.table.name": table,
+        "hoodie.datasource.write.table.name": table,
+        "hoodie.datasource.write.table.type": spec["hudi_table_type"],
+        "hoodie.datasource.write.operation": operation,
+        "hoodie.datasource.write.recordkey.field": ",".join(spec["primary_key"]),
+        "hoodie.datasource.write.precombine.field": spec["ordering_field"],
+        "hoodie.payload.ordering.field": spec["ordering_field"],
+        # an older change never overwrites a newer one (ordering compared with the stored row)
+        "hoodie.datasource.write.payload.class": "org.apache.hudi.common.model.DefaultHoodieRecordPayload",
+        "hoodie.datasource.write.partitionpath.field": partition_field,
+        "hoodie.datasource.write.keygenerator.class": key_generator(spec),
+        "hoodie.datasource.write.hive_style_partitioning": "true",
+        # a key is unique across partitions: an update that changes the month moves the row,
+        # and a delete finds the row whatever partition value it carries
+        "hoodie.index.type": "GLOBAL_SIMPLE" if partition else "SIMPLE",
+        "hoodie.simple.index.update.partition.path": "true",
+        # schema evolution: new columns extend the table schema (nullable), never dropped
+        "hoodie.datasource.write.reconcile.schema": "true",
+        "hoodie.combine.before.upsert": "true",
+        "hoodie.combine.before.insert": "true",
+        # a week of time travel
+        "hoodie.clean.automatic": "true",
+        "hoodie.cleaner.policy": "KEEP_LATEST_BY_HOURS",
+        "hoodie.cleaner.hours.retained": str(RETAIN_HOURS),
+        "hoodie.cleaner.commits.retained": str(COMMITS_PER_WEEK),
+        "hoodie.keep.min.commits": str(COMMITS_PER_WEEK + 10),
+        "hoodie.keep.max.commits": str(COMMITS_PER_WEEK + 30),
+        "hoodie.upsert.shuffle.parallelism": "4",
+        "hoodie.insert.shuffle.parallelism": "4",
+        "hoodie.bulkinsert.shuffle.parallelism": "4",
+        "hoodie.delete.shuffle.parallelism": "4",
+        "hoodie.datasource.write.commitmeta.key.prefix": "_",
+        BATCH_META_KEY: batch_id,
+    }
+    if spec["hudi_table_type"] == "MERGE_ON_READ":
+        options.update({
+            "hoodie.compact.inline": "true",
+            "hoodie.compact.inline.max.delta.commits": "10",
+        })
+    if hive_sync:
+        options.update({
+            "hoodie.datasource.hive_sync.enable": "true",
+            "hoodie.datasource.meta.sync.enable": "true",
+            "hoodie.datasource.hive_sync.mode": "hms",
+            "hoodie.datasource.hive_sync.database": database,
+            "hoodie.datasource.hive_sync.table": table,
+            "hoodie.datasource.hive_sync.support_timestamp": "true",
+            "hoodie.datasource.hive_sync.partition_fields": partition_field,
+            "hoodie.datasource.hive_sync.partition_extractor_class": (
+                "org.apache.hudi.hive.MultiPartKeysValueExtractor"
+                if partition else "org.apache.hudi.hive.NonPartitionedExtractor"
+            ),
+        })
+    return options
+
+
+def completed_instants(lake_root: str, table: str) -> list[str]:
+    """File names of the completed commits on the table's active timeline."""
+    timeline = glue_compat.join(hudi_path(lake_root, table), ".hoodie")
+    names = []
+    for suffix in (".commit", ".deltacommit"):
+        for uri in glue_compat.list_files(timeline, suffix):
+            if uri.rsplit("/", 1)[0].rstrip("/") == timeline.rstrip("/"):
+                names.append(uri.rsplit("/", 1)[-1])
+    return sorted(names)
+
+
+def batch_on_timeline(lake_root: str, table: str, batch_id: str, look_back: int = 50) -> str | None:
+    """The instant whose commit metadata names batch_id (the newest look_back commits), or None."""
+    timeline = glue_compat.join(hudi_path(lake_root, table), ".hoodie")
+    for name in reversed(completed_instants(lake_root, table)[-look_back:]):
+        try:
+            meta = json.loads(glue_compat.read_text(glue_compat.join(timeline, name)) or "{}")
+        except ValueError:
+            continue
+        if (meta.get("extraMetadata") or {}).get(BATCH_META_KEY) == batch_id:
+            return name
+    return None
+
+
+def rows_to_write(df: DataFrame, operation: str) -> DataFrame:
+    """bulk_insert writes no deletes (a first load has nothing to delete)."""
+    if operation == "bulk_insert":
+        return df.where(~F.col(DELETE_FLAG))
+    return df
+
+
+def advance_checkpoint(lake_root: str, table: str, manifest: dict, instant: str | None) -> dict:
+    from apply_changes import checkpoint_key, read_checkpoint
+
+    checkpoint = read_checkpoint(lake_root, table)
+    known = set(checkpoint["files"])
+    checkpoint["files"] += [f for f in manifest["files"] if f not in known]
+    if manifest["run_id"] not in checkpoint["batches"]:
+        checkpoint["batches"].append(manifest["run_id"])
+    checkpoint["last_instant"] = instant or checkpoint.get("last_instant")
+    checkpoint["updated_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
+    glue_compat.write_text(glue_compat.join(lake_root, checkpoint_key(table)), json.dumps(checkpoint, indent=2))
+    return checkpoint
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    args = glue_compat.parse_args(
+        argv,
+        required=["table", "run_id"],
+        optional={"registry": None, "lake_root": None, "catalog_database": "autocorp_curated",
+                  "hive_sync": "true", "JOB_NAME": "promote"},
+    )
+    from apply_changes import hudi_table_exists, read_checkpoint, safe_run_id, staged_prefix
+
+    table = args["table"]
+    run_id = safe_run_id(args["run_id"])
+    lake_root = (args["lake_root"] or glue_compat.default_lake_root()).rstrip("/")
+    spec = glue_compat.load_table_spec(args["registry"] or glue_compat.default_registry(), table)
+    staged_uri = glue_compat.join(lake_root, staged_prefix(table, run_id))
+    manifest_uri = glue_compat.join(staged_uri, "_batch.json")
+    if not glue_compat.exists(manifest_uri):
+        raise FileNotFoundError(
+            f"no staged batch at {manifest_uri}; run apply_changes --table {table} --run_id {run_id} first"
+        )
+    manifest = json.loads(glue_compat.read_text(manifest_uri))
+    result = {"table": table, "run_id": run_id, "rows": manifest["rows"], "written": False,
+              "operation": None, "instant": None}
+
+    if run_id in read_checkpoint(lake_root, table)["batches"]:
+        result["skipped"] = "batch already promoted (checkpoint)"
+        return result
+    instant = batch_on_timeline(lake_root, table, run_id)
+    if instant:  # written before, checkpoint not advanced: advance it now, write nothing
+        advance_checkpoint(lake_root, table, manifest, instant)
+        result.update(skipped="batch already on the Hudi timeline", instant=instant)
+        return result
+    if not manifest["rows"]:
+        advance_checkpoint(lake_root, table, manifest, None)
+        result["skipped"] = "empty batch"
+        return result
+
+    spark = glue_compat.get_spark(f"promote-{table}")
+    context = glue_compat.glue_context(spark)
+    job = glue_compat.job(context)
+    job.init(args["JOB_NAME"], args)
+
+    exists = hudi_table_exists(lake_root, table)
+    operation = "bulk_insert" if manifest["mode"] == "bulk_insert" and not exists else "upsert"
+    df = rows_to_write(spark.read.parquet(staged_uri), operation)
+    options = hudi_options(spec, operation, run_id, args["catalog_database"],
+                           hive_sync=args["hive_sync"].lower() == "true")
+    df.write.format("hudi").options(**options).mode("append").save(hudi_path(lake_root, table))
+
+    instant = batch_on_timeline(lake_root, table, run_id)
+    if instant is None:
+        raise RuntimeError(
+            f"the Hudi write of {table} batch {run_id} left no completed commit on "
+            f"{hudi_path(lake_root, table)}/.hoodie; the checkpoint was not advanced, rerun promote"
+        )
+    advance_checkpoint(lake_root, table, manifest, instant)
+    job.commit()
+    result.update(written=True, operation=operation, instant=instant)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""`autocorp-lake bench ingest`: measured figures of the local DMS (a benchmark, not a test).
+
+1. Full load of a 1.2M-row table: a scratch table `bench_customers` (the columns of `customers`,
+   UNLOGGED so it costs the real slots nothing) filled with generate_series, loaded with the
+   replicator's own full-load code path (COPY CSV -> Arrow -> parquet LOAD files, inside a
+   REPEATABLE READ transaction) into a temp lake; the ceiling is the same
+   `COPY (select ...) TO STDOUT` read into nothing, in the same run; ratio = ours / ceiling.
+2. CDC capture delay: `follow` runs in a thread (own slot `autocorp_lake_bench`, temp lake) while
+   a load thread commits ~200 single-row transactions per second (inserts into `customers` with
+   marked e-mails, deleted at the end) for ~20 s; a watcher notes when each change's CDC file
+   becomes visible; delay = visible time - source commit time (`dms_commit_ts`), p50/p95/max.
+Everything scratch (table, slot, rows, temp lakes) is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Callable
+
+import pyarrow.parquet as pq
+
+from autocorp_lake.local import replicator, services
+
+BENCH_TABLE = "bench_customers"
+BENCH_SLOT = "autocorp_lake_bench"
+ROWS = {"full": 1_200_000, "demo": 100_000}
+
+
+@contextlib.contextmanager
+def _env(**values: str | None):
+    saved = {k: os.environ.get(k) for k in values}
+    try:
+        for key, value in values.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _create_bench_table(conn, rows: int) -> None:
+    conn.execute(f"drop table if exists {BENCH_TABLE}")
+    conn.execute(f"create unlogged table {BENCH_TABLE} (like customers)")
+    conn.execute(
+        f"""
+        insert into {BENCH_TABLE}
+        select g,
+               (array['James','Mary','José','Li','Anna','Ömer','Priya','John','Zoë','Kenji'])[1 + g % 10],
+               (array['Smith','Müller','Garcia','Wang','Johnson','Nguyen','Brown','Kim'])[1 + g % 8],
+               'customer' || g || '@example.com',
+               '555-' || lpad((g % 10000)::text, 4, '0'),
+               (g % 9999) || ' Main Street, Suite ' || (g % 100),
+               (array['Austin','Boston','Chicago','Denver','Miami','Seattle'])[1 + g % 6],
+               (array['TX','MA','IL','CO','FL','WA'])[1 + g % 6],
+               lpad((g % 99999)::text, 5, '0'),
+               timestamp '2020-01-01' + g * interval '61 seconds',
+               case when g % 2 = 0 then timestamp '2024-01-01' + g * interval '7 seconds' end
+        from generate_series(1, {rows}) g
+        """
+    )
+    conn.execute(f"analyze {BENCH_TABLE}")
+
+
+def _full_load_figures(rows: int, log: Callable) -> list[dict]:
+    with services.connect() as conn:
+        log(f"creating {BENCH_TABLE} with {rows:,} rows")
+        _create_bench_table(conn, rows)
+    lake = tempfile.mkdtemp(prefix="autocorp-bench-lake-")
+    try:
+        with _env(AUTOCORP_LAKE_DIR=lake):
+            conn = replicator._connect(log=log)
+            try:
+                columns = replicator.table_columns(conn, [BENCH_TABLE])[BENCH_TABLE]
+                select = ", ".join(c.select for c in columns)
+                ceiling_sql = f"copy (select {select} from public.{BENCH_TABLE}) to stdout with (format csv)"
+
+                def ceiling() -> float:
+                    t0 = time.perf_counter()
+                    n = 0
+                    with conn.cursor() as cur, cur.copy(ceiling_sql) as copy:
+                        for _ in copy:
+                            n += 1
+                    assert n == rows
+                    return time.perf_counter() - t0
+
+                ceiling_seconds = [ceiling()]  # also warms the cache
+                conn.execute("begin isolation level repeatable read read only")
+                t0 = time.perf_counter()
+                with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                    writer = replicator._copy_table(
+                        conn, BENCH_TABLE, columns, "0" * 16, replicator._now_text(), pool
+                    )
+                ours = time.perf_counter() - t0
+                conn.execute("commit")
+                ceiling_seconds.append(ceiling())
+                assert writer.rows == rows
+                size = sum(p.stat().st_size for p in Path(lake).rglob("LOAD*.parquet"))
+            finally:
+                conn.close()
+    finally:
+        shutil.rmtree(lake, ignore_errors=True)
+        with services.connect() as conn:
+            conn.execute(f"drop table if exists {BENCH_TABLE}")
+    best_ceiling = min(ceiling_seconds)
+    return [
+        {"figure": "full load rows", "value": rows, "unit": "rows"},
+        {"figure": "full load (COPY -> parquet LOAD files)", "value": round(rows / ours), "unit": "rows/s"},
+        {"figure": "full load time", "value": round(ours, 2), "unit": "s"},
+        {"figure": "full load files", "value": len(writer.files), "unit": "files"},
+        {"figure": "full load parquet size", "value": round(size / 1e6, 1), "unit": "MB"},
+        {"figure": "COPY TO STDOUT into nothing (ceiling, best of 2)", "value": round(rows / best_ceiling), "unit": "rows/s"},
+        {"figure": "full load / ceiling", "value": round(best_ceiling / ours, 3), "unit": "ratio"},
+    ]
+
+
+def _cdc_figures(seconds: float, tps: float, poll_interval: float, log: Callable) -> list[dict]:
+    marker = f"bench-{uuid.uuid4().hex[:8]}"
+    lake = tempfile.mkdtemp(prefix="autocorp-bench-cdc-")
+    delays: list[float] = []
+    committed = 0
+    with _env(AUTOCORP_LAKE_DIR=lake, AUTOCORP_REPLICATOR_SLOT=BENCH_SLOT):
+        try:
+            replicator.full_load(log=lambda *a: None, reset=True)
+            stop_follow, stop_watch, stop_load = threading.Event(), threading.Event(), threading.Event()
+            seen_files: set[str] = set()
+            seen_rows: set[str] = set()
+            cdc_root = replicator.cdc_dir("customers")
+
+            def watch() -> None:
+                while not stop_watch.is_set():
+                    for path in sorted(cdc_root.rglob("*.parquet")) if cdc_root.exists() else []:
+                        if path.name.startswith(".") or str(path) in seen_files:
+                            continue
+                        visible = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+                        seen_files.add(str(path))
+                        table = pq.read_table(path, columns=["Op", "email", "dms_commit_ts"])
+                        for op, email, ts in zip(*(table.column(i).to_pylist() for i in range(3))):
+                            if op == "I" and email.startswith(marker):
+                                commit = dt.datetime.strptime(ts, replicator.TS_FORMAT)
+                                delays.append((visible - commit).total_seconds())
+                                seen_rows.add(email)
+                    time.sleep(0.01)
+
+            def load() -> None:
+                nonlocal committed
+                with services.connect() as conn:
+                    start = time.perf_counter()
+                    i = 0
+                    while not stop_load.is_set() and time.perf_counter() - start < seconds:
+                        conn.execute(
+                            "insert into customers (first_name, last_name, email, created_at)"
+                            " values ('Bench', 'Load', %s, now())",
+                            (f"{marker}-{i}@bench.invalid",),
+                        )
+                        i += 1
+                        committed = i
+                        pause = start + i / tps - time.perf_counter()
+                        if pause > 0:
+                            time.sleep(pause)
+
+            threads = [
+                threading.Thread(target=replicator.follow, kwargs={
+                    "log": lambda *a: None, "poll_interval": poll_interval, "stop": stop_follow}),
+                threading.Thread(target=watch),
+            ]
+            for thread in threads:
+                thread.start()
+            log(f"CDC: {tps:.0f} tps of single-row inserts for {seconds:.0f} s with follow running")
+            t0 = time.perf_counter()
+            load()
+            elapsed = time.perf_counter() - t0
+            deadline = time.monotonic() + 15
+            while len(seen_rows) < committed and time.monotonic() < deadline:
+                time.sleep(0.05)
+            stop_follow.set()
+            stop_watch.set()
+            for thread in threads:
+                thread.join(30)
+        finally:
+            with services.connect() as conn:
+                conn.execute("delete from customers where email like %s", (f"{marker}-%",))
+                with contextlib.suppress(Exception):
+                    conn.execute("select pg_drop_replication_slot(%s)", (BENCH_SLOT,))
+            shutil.rmtree(lake, ignore_errors=True)
+    ordered = sorted(delays)
+
+    def pct(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))] if ordered else float("nan")
+
+    return [
+        {"figure": "CDC load achieved", "value": round(committed / elapsed, 1), "unit": "tps"},
+        {"figure": "CDC changes committed / captured", "value": f"{committed} / {len(seen_rows)}", "unit": "rows"},
+        {"figure": "CDC commit -> file visible p50", "value": round(pct(0.50), 3), "unit": "s"},
+        {"figure": "CDC commit -> file visible p95", "value": round(pct(0.95), 3), "unit": "s"},
+        {"figure": "CDC commit -> file visible max", "value": round(max(ordered), 3) if ordered else None, "unit": "s"},
+        {"figure": "CDC commit -> file visible mean", "value": round(statistics.fmean(ordered), 3) if ordered else None, "unit": "s"},
+        {"figure": "follow poll interval", "value": poll_interval, "unit": "s"},
+    ]
+
+
+def run(scale: str = "full", log: Callable = print, cdc_seconds: float = 20.0, tps: float = 200.0,
+        poll_interval: float = 0.5) -> dict:
+    """Both measurements against the configured PostgreSQL; returns {"rows": [...], ...}."""
+    if scale not in ROWS:
+        raise ValueError(f"scale {scale!r} is not one of {', '.join(ROWS)}")
+    with services.connect() as conn:
+        version = conn.execute("show server_version").fetchone()[0]
+    rows = _full_load_figures(ROWS[scale], log)
+    rows += _cdc_figures(cdc_seconds, tps, poll_interval, log)
+    machine = {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "postgresql": version,
+    }
+    return {"benchmark": "ingest", "scale": scale, "machine": machine, "rows": rows}

@@ -1,0 +1,50 @@
+"""`make bundle`: build dist/mwaa/, laid out as the MWAA bucket expects.
+
+dist/mwaa/
+  dags/               the DAG files, include/ (registry, SQL, suites) and an .airflowignore
+  plugins.zip         the autocorp_lake package at the zip root (MWAA puts it on sys.path)
+  requirements.txt    with the Airflow constraint line
+  startup.sh          exports LAKE_TARGET=aws and the environment's names
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+from autocorp_lake import config
+
+AIRFLOWIGNORE = "include/\n__pycache__/\n"
+
+
+def _ignore(_dir, names):
+    return [n for n in names if n == "__pycache__" or n.endswith(".pyc")]
+
+
+def build(out_dir: Path | None = None) -> Path:
+    root = config.repo_root()
+    out = Path(out_dir or root / "dist" / "mwaa")
+    if out.exists():
+        shutil.rmtree(out)
+    dags = out / "dags"
+    shutil.copytree(root / "dags", dags, ignore=_ignore)
+    shutil.copytree(root / "include", dags / "include", ignore=_ignore)
+    (dags / ".airflowignore").write_text(AIRFLOWIGNORE)
+    package = root / "plugins" / "autocorp_lake"
+    with zipfile.ZipFile(out / "plugins.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                archive.write(path, path.relative_to(package.parent))
+    shutil.copy(root / "requirements.txt", out / "requirements.txt")
+    shutil.copy(root / "infra" / "mwaa" / "startup.sh", out / "startup.sh")
+    return out
+
+
+if __name__ == "__main__":
+    built = build(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+    print(f"MWAA bundle: {built}")
+    for path in sorted(built.rglob("*")):
+        if path.is_file() and "include" not in path.parts:
+            print(f"  {path.relative_to(built)}  {path.stat().st_size} bytes")

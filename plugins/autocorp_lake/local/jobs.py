@@ -1,0 +1,96 @@
+"""Run a Glue script of `glue_scripts/` on the local target.
+
+In-process (the script's `main(argv)` with the current SparkSession; the default when
+AUTOCORP_SPARK_INPROCESS=1, as in the tests) or as a `spark-submit` child with the local Spark
+settings (the default otherwise), streaming its log and raising with the log's tail on failure.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+from autocorp_lake import config
+
+
+class GlueScriptError(RuntimeError):
+    """A Glue script failed; the message holds the tail of its log."""
+
+
+def glue_scripts_dir() -> Path:
+    return Path(os.environ.get("AUTOCORP_GLUE_SCRIPTS_DIR", config.repo_root() / "glue_scripts"))
+
+
+def script_path(script: str) -> Path:
+    """`apply_changes`, `apply_changes.py` or a path -> the script file."""
+    path = Path(script)
+    if path.suffix != ".py":
+        path = path.with_suffix(".py")
+    if not path.is_absolute() and not path.exists():
+        path = glue_scripts_dir() / path.name
+    if not path.is_file():
+        raise FileNotFoundError(f"Glue script {script!r} not found (looked for {path})")
+    return path
+
+
+def to_argv(args: dict) -> list[str]:
+    argv: list[str] = []
+    for key, value in args.items():
+        if value is None:
+            continue
+        argv += [f"--{key}", str(value)]
+    return argv
+
+
+def _in_process_default() -> bool:
+    return os.environ.get("AUTOCORP_SPARK_INPROCESS", "0").strip().lower() in ("1", "true", "yes")
+
+
+def run_in_process(script: str, args: dict):
+    path = script_path(script)
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    module = importlib.import_module(path.stem)
+    return module.main(to_argv(args))
+
+
+def run_glue_script(script: str, args: dict, in_process: bool | None = None,
+                    log: Callable[[str], None] | None = None, tail_lines: int = 60):
+    """Run a Glue script locally; in-process returns what main() returns, spark-submit None."""
+    if in_process is None:
+        in_process = _in_process_default()
+    if in_process:
+        return run_in_process(script, args)
+
+    from autocorp_lake.local import spark as local_spark
+
+    path = script_path(script)
+    command = local_spark.spark_submit_command(str(path), {k: v for k, v in args.items() if v is not None})
+    log = log or (lambda line: print(line, file=sys.stderr))
+    tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=local_spark.submit_env(),
+        cwd=str(config.repo_root()),
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        line = line.rstrip("\n")
+        tail.append(line)
+        log(line)
+    code = process.wait()
+    if code != 0:
+        raise GlueScriptError(
+            f"Glue script {path.name} failed (exit {code}) with {to_argv(args)}; last log lines:\n"
+            + "\n".join(tail)
+        )
+    return None

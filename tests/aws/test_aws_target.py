@@ -1,0 +1,198 @@
+"""The aws target's operators under moto: each AWS call carries the configured names, ARNs and
+arguments. moto's limits shape the tests: DMS tasks go `running` at once and report no table
+statistics, DataSync executions always succeed, crawlers never finish, so those steps are run
+task by task with the waits that moto cannot serve checked on canned responses."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from unittest import mock
+
+import boto3
+import pytest
+from moto import mock_aws
+
+REGION = "us-east-1"
+pytestmark = pytest.mark.aws
+
+
+@pytest.fixture()
+def aws(monkeypatch):
+    monkeypatch.setenv("LAKE_TARGET", "aws")
+    monkeypatch.setenv("LAKE_ENV", "dev")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", f'{{"conn_type": "aws", "extra": {{"region_name": "{REGION}"}}}}')
+    with mock_aws():
+        yield
+
+
+def render(task, **values):
+    """Render a task's templated fields with Variables given as plain values."""
+    context = {
+        "var": {"value": values},
+        "run_id": "manual__2026-11-26T00:00:00+00:00",
+        "data_interval_end": datetime(2026, 11, 26, tzinfo=timezone.utc),
+        "ti": mock.MagicMock(),
+        "task_instance": mock.MagicMock(),
+    }
+    task.render_template_fields(context)
+    return context
+
+
+def dms_task() -> str:
+    client = boto3.client("dms", region_name=REGION)
+    return client.create_replication_task(
+        ReplicationTaskIdentifier="autocorp-full-load-cdc-dev",
+        SourceEndpointArn="arn:aws:dms:us-east-1:123456789012:endpoint:SRC",
+        TargetEndpointArn="arn:aws:dms:us-east-1:123456789012:endpoint:TGT",
+        ReplicationInstanceArn="arn:aws:dms:us-east-1:123456789012:rep:INST",
+        MigrationType="full-load-and-cdc",
+        TableMappings='{"rules": []}',
+    )["ReplicationTask"]["ReplicationTaskArn"]
+
+
+def test_start_replication_starts_then_resumes(aws):
+    from autocorp_lake.targets import aws as steps
+
+    arn = dms_task()
+    op = steps.start_replication(task_id="start_replication")
+    context = render(op, autocorp_dms_task_arn=arn)
+    assert op.replication_task_arn == arn
+    with mock.patch("airflow.providers.amazon.aws.hooks.dms.DmsHook.start_replication_task",
+                    autospec=True, side_effect=lambda self, **kw: boto3.client("dms").start_replication_task(
+                        ReplicationTaskArn=kw["replication_task_arn"],
+                        StartReplicationTaskType=kw["start_replication_task_type"])) as start:
+        op.execute(context)
+        assert start.call_args.kwargs["start_replication_task_type"] == "start-replication"
+        client = boto3.client("dms")
+        assert client.describe_replication_tasks()["ReplicationTasks"][0]["Status"] == "running"
+        op.execute(context)  # already running: no second start
+        assert start.call_count == 1
+        client.stop_replication_task(ReplicationTaskArn=arn)
+        op.execute(context)
+        assert start.call_args.kwargs["start_replication_task_type"] == "resume-processing"
+
+
+def test_full_load_sensor_waits_for_every_table(aws):
+    from autocorp_lake.config import registry
+    from autocorp_lake.targets import aws as steps
+
+    arn = dms_task()
+    boto3.client("dms").start_replication_task(
+        ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    sensor = steps.wait_full_load(task_id="wait_full_load")
+    context = render(sensor, autocorp_dms_task_arn=arn)
+    assert sensor.replication_task_arn == arn
+    assert sensor.poke(context) is False  # moto reports no statistics: not loaded yet
+    partial = {"Status": "running", "ReplicationTaskStats": {"FullLoadProgressPercent": 60, "TablesLoaded": 4}}
+    done = {"Status": "running", "ReplicationTaskStats": {
+        "FullLoadProgressPercent": 100, "TablesLoaded": len(registry().tables), "TablesErrored": 0}}
+    with mock.patch.object(steps, "describe_dms_task", side_effect=[partial, done]):
+        assert sensor.poke(context) is False
+        assert sensor.poke(context) is True
+    with mock.patch.object(steps, "describe_dms_task", return_value={"Status": "failed", "LastFailureMessage": "boom"}):
+        with pytest.raises(RuntimeError, match="failed: boom"):
+            sensor.poke(context)
+
+
+def test_check_replication_fails_with_status(aws):
+    from autocorp_lake.targets import aws as steps
+
+    arn = dms_task()
+    op = steps.check_replication(task_id="check_replication")
+    render(op, autocorp_dms_task_arn=arn)
+    with pytest.raises(RuntimeError, match="not running"):
+        op.python_callable(**op.op_kwargs)
+    boto3.client("dms").start_replication_task(
+        ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    assert op.python_callable(**op.op_kwargs) == "running"
+
+
+def test_wait_for_cdc_files_sees_the_days_files(aws):
+    from autocorp_lake.targets import aws as steps
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="autocorp-datalake-dev")
+    sensor = steps.wait_for_cdc_files(task_id="wait_for_cdc_files")
+    context = render(sensor)
+    assert sensor.bucket_key == "raw/database/cdc/public/*/2026/11/26/*.parquet"
+    assert sensor.bucket_name == "autocorp-datalake-dev"
+    assert sensor.poke(context) is False
+    s3.put_object(Bucket="autocorp-datalake-dev",
+                  Key="raw/database/cdc/public/sales_order/2026/11/26/20261126-101500123.parquet", Body=b"x")
+    assert sensor.poke(context) is True
+
+
+def test_datasync_runs_the_configured_task(aws):
+    from autocorp_lake.targets import aws as steps
+
+    client = boto3.client("datasync")
+    src = client.create_location_smb(
+        ServerHostname="fileshare.autocorp.internal", Subdirectory="/exports", User="svc",
+        Password="not-a-secret", AgentArns=["arn:aws:datasync:us-east-1:123456789012:agent/agent-1"],
+    )["LocationArn"]
+    dst = client.create_location_s3(
+        S3BucketArn="arn:aws:s3:::autocorp-datalake-dev", Subdirectory="/raw/csv",
+        S3Config={"BucketAccessRoleArn": "arn:aws:iam::123456789012:role/datasync"},
+    )["LocationArn"]
+    task_arn = client.create_task(SourceLocationArn=src, DestinationLocationArn=dst,
+                                  Name="autocorp-exports-dev")["TaskArn"]
+    op = steps.transfer_exports(task_id="transfer_exports")
+    context = render(op, autocorp_datasync_task_arn=task_arn)
+    assert op.task_arn == task_arn
+    op.wait_interval_seconds = 0
+    result = op.execute(context)
+    execution = client.describe_task_execution(TaskExecutionArn=result["TaskExecutionArn"])
+    assert execution["TaskExecutionArn"].startswith(task_arn)
+    assert execution["Status"] == "SUCCESS"
+
+
+def test_glue_jobs_get_the_pipeline_arguments(aws):
+    from autocorp_lake.pipelines import script_args
+    from autocorp_lake.targets import aws as steps
+
+    glue = boto3.client("glue")
+    for name in ("autocorp-apply-changes-dev", "autocorp-promote-dev"):
+        glue.create_job(Name=name, Role="arn:aws:iam::123456789012:role/glue",
+                        Command={"Name": "glueetl", "ScriptLocation": f"s3://b/glue_scripts/{name}.py"},
+                        GlueVersion="5.0")
+    args = script_args("table", "sales_order", "manual__2026-11-26T00:00:00+00:00")
+    assert args["--lake_root"] == "s3://autocorp-datalake-dev/"
+    assert args["--registry"] == "s3://autocorp-datalake-dev/config/tables.yaml"
+    assert args["--run_id"] == "manual__2026-11-26T00_00_00_00_00"
+    op = steps.glue_job(task_id="apply_changes", job="apply_changes", script_args=args)
+    context = render(op)
+    op.job_poll_interval = 0
+    assert op.pool == "glue_pool"
+    op.execute(context)
+    runs = glue.get_job_runs(JobName="autocorp-apply-changes-dev")["JobRuns"]
+    assert len(runs) == 1
+    for key, value in args.items():
+        assert runs[0]["Arguments"][key] == value
+
+
+def test_crawler_operator_names_the_crawler(aws):
+    from autocorp_lake.targets import aws as steps
+
+    glue = boto3.client("glue")
+    glue.create_crawler(Name="autocorp-raw-database-dev", Role="arn:aws:iam::123456789012:role/glue",
+                        DatabaseName="autocorp_raw",
+                        Targets={"S3Targets": [{"Path": "s3://autocorp-datalake-dev/raw/database/"}]})
+    op = steps.crawl(task_id="crawl_raw_database", crawler="raw_database")
+    assert op.config == {"Name": "autocorp-raw-database-dev"}
+    op.wait_for_completion = False  # moto's crawlers never finish
+    render(op)
+    op.execute({"ti": mock.MagicMock()})
+    assert glue.get_crawler(Name="autocorp-raw-database-dev")["Crawler"]["State"] == "RUNNING"
+
+
+def test_metrics_go_to_cloudwatch(aws):
+    from autocorp_lake import metrics
+
+    metrics._put_cloudwatch([{"table": "sales_order", "rows_written": 12, "duration_seconds": 3.5}])
+    listed = boto3.client("cloudwatch").list_metrics(Namespace="AutoCorpLake")["Metrics"]
+    assert {m["MetricName"] for m in listed} == {"rows_written", "duration_seconds"}
+    assert listed[0]["Dimensions"] == [{"Name": "Table", "Value": "sales_order"}]
