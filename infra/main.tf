@@ -61,36 +61,36 @@ module "iam" {
 module "glue" {
   source = "./modules/glue"
 
-  environment           = var.environment
-  lake_bucket           = module.s3.lake_bucket_name
-  scripts_bucket        = module.s3.mwaa_bucket_name
-  glue_scripts_dir      = "${local.repo_root}/glue_scripts"
-  glue_role_arn         = module.iam.glue_role_arn
-  kms_key_arn           = module.s3.kms_key_arn
-  worker_type           = var.glue_worker_type
-  number_of_workers     = var.glue_number_of_workers
-  job_timeout_minutes   = var.glue_job_timeout_minutes
-  log_retention_days    = var.log_retention_days
-  metrics_namespace     = "AutoCorpLake"
-  source_schema         = "public"
+  environment         = var.environment
+  lake_bucket         = module.s3.lake_bucket_name
+  scripts_bucket      = module.s3.mwaa_bucket_name
+  glue_scripts_dir    = "${local.repo_root}/glue_scripts"
+  glue_role_arn       = module.iam.glue_role_arn
+  kms_key_arn         = module.s3.kms_key_arn
+  worker_type         = var.glue_worker_type
+  number_of_workers   = var.glue_number_of_workers
+  job_timeout_minutes = var.glue_job_timeout_minutes
+  log_retention_days  = var.log_retention_days
+  metrics_namespace   = "AutoCorpLake"
+  source_schema       = "public"
 }
 
 module "dms" {
   source = "./modules/dms"
 
-  environment                = var.environment
-  subnet_ids                 = var.private_subnet_ids
-  security_group_ids         = var.dms_security_group_ids
-  instance_class             = var.dms_instance_class
-  allocated_storage          = var.dms_allocated_storage
-  multi_az                   = var.dms_multi_az
-  kms_key_arn                = module.s3.kms_key_arn
-  source_db_host             = var.source_db_host
-  source_db_port             = var.source_db_port
-  source_db_secret_arn       = module.secrets.source_db_secret_arn
-  secrets_access_role_arn    = module.iam.dms_secrets_role_arn
-  s3_target_role_arn         = module.iam.dms_s3_role_arn
-  lake_bucket                = module.s3.lake_bucket_name
+  environment             = var.environment
+  subnet_ids              = var.private_subnet_ids
+  security_group_ids      = var.dms_security_group_ids
+  instance_class          = var.dms_instance_class
+  allocated_storage       = var.dms_allocated_storage
+  multi_az                = var.dms_multi_az
+  kms_key_arn             = module.s3.kms_key_arn
+  source_db_host          = var.source_db_host
+  source_db_port          = var.source_db_port
+  source_db_secret_arn    = module.secrets.source_db_secret_arn
+  secrets_access_role_arn = module.iam.dms_secrets_role_arn
+  s3_target_role_arn      = module.iam.dms_s3_role_arn
+  lake_bucket             = module.s3.lake_bucket_name
 
   # The replication subnet group needs the account's dms-vpc-role first.
   depends_on = [module.iam]
@@ -99,15 +99,15 @@ module "dms" {
 module "datasync" {
   source = "./modules/datasync"
 
-  environment         = var.environment
-  agent_arn           = var.datasync_agent_arn
-  nfs_server          = var.exports_nfs_server
-  nfs_path            = var.exports_nfs_path
-  manifest_file       = var.exports_manifest_file
-  lake_bucket_arn     = module.s3.lake_bucket_arn
-  datasync_role_arn   = module.iam.datasync_role_arn
-  kms_key_arn         = module.s3.kms_key_arn
-  log_retention_days  = var.log_retention_days
+  environment        = var.environment
+  agent_arn          = var.datasync_agent_arn
+  nfs_server         = var.exports_nfs_server
+  nfs_path           = var.exports_nfs_path
+  manifest_file      = var.exports_manifest_file
+  lake_bucket_arn    = module.s3.lake_bucket_arn
+  datasync_role_arn  = module.iam.datasync_role_arn
+  kms_key_arn        = module.s3.kms_key_arn
+  log_retention_days = var.log_retention_days
 }
 
 module "athena" {

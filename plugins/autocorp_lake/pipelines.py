@@ -33,6 +33,7 @@ def script_args(kind: str, name: str, run_id: str) -> dict[str, str]:
     return {
         "--kind": kind,
         "--name": name,
+        f"--{kind}": name,  # --table T / --feed F: what the scripts parse
         "--run_id": safe_run_id(run_id),
         "--lake_root": config.lake_uri(),
         "--registry": registry_uri(),

@@ -196,3 +196,28 @@ def test_metrics_go_to_cloudwatch(aws):
     listed = boto3.client("cloudwatch").list_metrics(Namespace="AutoCorpLake")["Metrics"]
     assert {m["MetricName"] for m in listed} == {"rows_written", "duration_seconds"}
     assert listed[0]["Dimensions"] == [{"Name": "Table", "Value": "sales_order"}]
+
+
+def test_athena_queries_carry_text_database_workgroup_output(aws):
+    from airflow.providers.amazon.aws.operators.athena import AthenaOperator
+
+    from autocorp_lake import config
+    from autocorp_lake.analytics import sql_files
+    from autocorp_lake.targets import aws as steps
+
+    files = sql_files("analytics")
+    mapped = steps.athena_sql(task_id="run_analytics", files=files)
+    assert mapped.expand_input.value["query"] == files
+    kwargs = {k: v for k, v in mapped.partial_kwargs.items()
+              if k in ("database", "workgroup", "output_location", "pool", "aws_conn_id", "sleep_time")}
+    assert kwargs["workgroup"] == "autocorp-dev" and kwargs["pool"] == "athena_pool"
+    boto3.client("athena").create_work_group(Name="autocorp-dev")
+    text = (config.include_dir() / "sql" / files[0]).read_text()
+    op = AthenaOperator(task_id="run_analytics", query=text, **kwargs)
+    op.sleep_time = 0
+    query_id = op.execute({"ti": mock.MagicMock(), "task_instance": mock.MagicMock()})
+    execution = boto3.client("athena").get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+    assert execution["Query"] == text
+    assert execution["QueryExecutionContext"]["Database"] == "autocorp_analytics"
+    assert execution["WorkGroup"] == "autocorp-dev"
+    assert execution["ResultConfiguration"]["OutputLocation"].startswith("s3://autocorp-datalake-dev/athena-results/")

@@ -367,15 +367,15 @@ data "aws_iam_policy_document" "mwaa" {
   }
   # -- what the DAGs do
   statement {
-    sid       = "AirflowSecrets"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    sid     = "AirflowSecrets"
+    actions = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
     resources = [
       "${local.arn}:secretsmanager:${local.rgn}:${local.acct}:secret:airflow/connections/*",
       "${local.arn}:secretsmanager:${local.rgn}:${local.acct}:secret:airflow/variables/*",
     ]
   }
   statement {
-    sid       = "GlueJobsAndCrawlers"
+    sid = "GlueJobsAndCrawlers"
     actions   = [
       "glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun", "glue:GetJob",
       "glue:StartCrawler", "glue:GetCrawler", "glue:StopCrawler",

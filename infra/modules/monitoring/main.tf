@@ -137,10 +137,10 @@ resource "aws_cloudwatch_dashboard" "lake" {
       {
         type = "metric", x = 12, y = 0, width = 12, height = 6
         properties = {
-          title   = "Glue job failures"
-          region  = var.region
-          stat    = "Sum"
-          period  = 300
+          title  = "Glue job failures"
+          region = var.region
+          stat   = "Sum"
+          period = 300
           metrics = concat(
             [["AWS/Events", "TriggeredRules", "RuleName", aws_cloudwatch_event_rule.glue_failure.name, { label = "failed runs" }]],
             [for job in local.glue_jobs : ["Glue", "glue.driver.aggregate.numFailedTasks", "JobName", job, "JobRunId", "ALL", "Type", "count"]],

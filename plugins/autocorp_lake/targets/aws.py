@@ -175,3 +175,20 @@ def publish_metrics(task_id: str, **kwargs) -> PythonOperator:
     from autocorp_lake import metrics
 
     return PythonOperator(task_id=task_id, python_callable=metrics.publish_run_metrics, **kwargs)
+
+
+def athena_sql(task_id: str, files: list[str], **kwargs):
+    """One Athena query per SQL file (mapped); the workgroup enforces the result location."""
+    from airflow.providers.amazon.aws.operators.athena import AthenaOperator
+
+    names = config.aws_names()
+    return AthenaOperator.partial(
+        task_id=task_id,
+        database="autocorp_analytics",
+        workgroup=names.athena_workgroup,
+        output_location=f"s3://{names.bucket}/athena-results/",
+        pool=names.athena_pool,
+        aws_conn_id=AWS_CONN_ID,
+        sleep_time=10,
+        **kwargs,
+    ).expand(query=files)

@@ -132,3 +132,15 @@ def publish_metrics(task_id: str, **kwargs) -> PythonOperator:
     from autocorp_lake import metrics
 
     return PythonOperator(task_id=task_id, python_callable=metrics.publish_run_metrics, **kwargs)
+
+
+def _run_query(query: str, run_id: str) -> str:
+    from autocorp_lake import analytics
+
+    return analytics.run_local_query(query, run_id)
+
+
+def athena_sql(task_id: str, files: list[str], **kwargs):
+    return PythonOperator.partial(
+        task_id=task_id, python_callable=_run_query, pool=config.aws_names().athena_pool, **kwargs
+    ).expand(op_kwargs=[{"query": f, "run_id": "{{ run_id }}"} for f in files])

@@ -1,0 +1,163 @@
+"""The analytics layer: the Athena SQL files of include/sql/athena/, their results under
+`reports/<date>/<query>/`, and a small HTML report with charts (revenue by month, service mix,
+top parts) built from those results on either target."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from pathlib import Path
+
+from autocorp_lake import config
+
+CHARTS = {
+    "revenue_by_month": ("order_month", "revenue", "Revenue by month", "bar"),
+    "service_category_mix": ("service_category", "revenue", "Service revenue by category", "barh"),
+    "top_parts_by_revenue": ("sku", "revenue", "Top 20 parts by revenue", "barh"),
+}
+
+
+def sql_files(layer: str) -> list[str]:
+    """Template paths (relative to include/sql) of one layer: ddl, views or analytics."""
+    folder = config.include_dir() / "sql" / "athena" / layer
+    return [f"athena/{layer}/{p.name}" for p in sorted(folder.glob("*.sql"))]
+
+
+def query_name(template_path: str) -> str:
+    return Path(template_path).stem
+
+
+def report_prefix(report_date: str, name: str | None = None) -> str:
+    return f"reports/{report_date}/" + (f"{name}/" if name else "")
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else [])
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
+def _read_results(report_date: str) -> dict[str, list[dict]]:
+    results: dict[str, list[dict]] = {}
+    if config.target() == "aws":
+        import boto3
+
+        s3 = boto3.client("s3")
+        bucket = config.aws_names().bucket
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix=report_prefix(report_date))
+        for item in listing.get("Contents", []):
+            key = item["Key"]
+            if key.endswith(".csv"):
+                name = key.split("/")[2]
+                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+                results[name] = list(csv.DictReader(io.StringIO(body)))
+        return results
+    root = config.lake_root() / report_prefix(report_date)
+    for path in sorted(root.glob("*/*.csv")):
+        with open(path, encoding="utf-8") as handle:
+            results[path.parent.name] = list(csv.DictReader(handle))
+    return results
+
+
+def _chart(rows: list[dict], x: str, y: str, title: str, kind: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [str(r[x]) for r in rows]
+    values = [float(r[y] or 0) for r in rows]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    if kind == "barh":
+        ax.barh(labels[::-1], values[::-1], color="#2f6f9f")
+        ax.set_xlabel(y)
+    else:
+        ax.bar(labels, values, color="#2f6f9f")
+        ax.set_ylabel(y)
+        ax.tick_params(axis="x", rotation=60)
+    ax.set_title(title)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def build_report(report_date: str) -> dict:
+    """Charts (PNG) and an index.html of every result of the day, next to the results."""
+    results = _read_results(report_date)
+    if not results:
+        raise RuntimeError(f"no analytics results under {report_prefix(report_date)}; did run_analytics run?")
+    files: dict[str, bytes] = {}
+    parts = [f"<html><head><meta charset='utf-8'><title>AutoCorp analytics {report_date}</title></head><body>",
+             f"<h1>AutoCorp analytics, {html.escape(report_date)}</h1>"]
+    for name, (x, y, title, kind) in CHARTS.items():
+        if results.get(name):
+            files[f"{name}.png"] = _chart(results[name], x, y, title, kind)
+            parts.append(f"<h2>{html.escape(title)}</h2><img src='{name}.png' alt='{html.escape(title)}'>")
+    for name, rows in sorted(results.items()):
+        parts.append(f"<h2>{html.escape(name)}</h2><table border='1' cellpadding='3'>")
+        if rows:
+            parts.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in rows[0]) + "</tr>")
+            for row in rows[:50]:
+                parts.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row.values()) + "</tr>")
+        parts.append("</table>")
+    parts.append("</body></html>")
+    files["index.html"] = "\n".join(parts).encode("utf-8")
+    prefix = report_prefix(report_date)
+    if config.target() == "aws":
+        import boto3
+
+        s3 = boto3.client("s3")
+        for name, body in files.items():
+            s3.put_object(Bucket=config.aws_names().bucket, Key=prefix + name, Body=body)
+        return {"report": f"s3://{config.aws_names().bucket}/{prefix}index.html", "queries": len(results)}
+    out = config.lake_root() / prefix
+    for name, body in files.items():
+        (out / name).write_bytes(body)
+    return {"report": str(out / "index.html"), "queries": len(results)}
+
+
+def keep_results(names: list[str], query_ids: list[str], report_date: str) -> list[str]:
+    """Copy each query's result from athena-results/ to reports/<date>/<query>/result.csv.
+
+    The workgroup enforces its result location, so results land in athena-results/ first."""
+    kept = []
+    if config.target() == "aws":
+        import boto3
+
+        athena, s3 = boto3.client("athena"), boto3.client("s3")
+        bucket = config.aws_names().bucket
+        for name, query_id in zip(names, query_ids):
+            location = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"][
+                "ResultConfiguration"]["OutputLocation"]
+            source_bucket, _, source_key = location.removeprefix("s3://").partition("/")
+            key = report_prefix(report_date, name) + "result.csv"
+            s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": source_bucket, "Key": source_key})
+            kept.append(f"s3://{bucket}/{key}")
+        return kept
+    import shutil
+
+    for name, query_id in zip(names, query_ids):
+        out = config.lake_root() / report_prefix(report_date, name)
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(config.lake_root() / "athena-results" / f"{query_id}.csv", out / "result.csv")
+        kept.append(str(out / "result.csv"))
+    return kept
+
+
+def run_local_query(template_path: str, run_id: str = "manual") -> str:
+    """The local twin of an Athena query execution: run the file, write athena-results/<id>.csv."""
+    from autocorp_lake.local import query_engine
+    from autocorp_lake.pipelines import safe_run_id
+
+    rows = query_engine.run_file(config.include_dir() / "sql" / template_path)
+    query_id = f"{query_name(template_path)}-{safe_run_id(run_id)}"
+    out = config.lake_root() / "athena-results"
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(rows, out / f"{query_id}.csv")
+    return query_id

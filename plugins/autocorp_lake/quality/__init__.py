@@ -1,0 +1,6 @@
+"""The quality gate: GX Core 1.x suites (include/quality/*.json), the gate that validates a staged
+batch before promote, its results and the Data Docs site, and the release of a fixed batch.
+
+Modules: `suites` (load + check suite JSON), `gate` (`run_gate(batch)`), `results` (`latest`),
+`release` (`release(name, run_id)`). Nothing heavy is imported here (GX loads on first use).
+"""
