@@ -70,7 +70,6 @@ module "glue" {
   worker_type         = var.glue_worker_type
   number_of_workers   = var.glue_number_of_workers
   job_timeout_minutes = var.glue_job_timeout_minutes
-  log_retention_days  = var.log_retention_days
   metrics_namespace   = "AutoCorpLake"
   source_schema       = "public"
 }
@@ -85,8 +84,6 @@ module "dms" {
   allocated_storage       = var.dms_allocated_storage
   multi_az                = var.dms_multi_az
   kms_key_arn             = module.s3.kms_key_arn
-  source_db_host          = var.source_db_host
-  source_db_port          = var.source_db_port
   source_db_secret_arn    = module.secrets.source_db_secret_arn
   secrets_access_role_arn = module.iam.dms_secrets_role_arn
   s3_target_role_arn      = module.iam.dms_s3_role_arn
@@ -152,7 +149,6 @@ module "mwaa" {
   min_workers        = var.mwaa_min_workers
   max_workers        = var.mwaa_max_workers
   kms_key_arn        = module.s3.kms_key_arn
-  region             = var.region
 
   airflow_configuration_options = merge(module.secrets.mwaa_secrets_backend_options, {
     "core.default_timezone" = "utc"

@@ -20,11 +20,6 @@ variable "lake_sse_kms" {
   default     = true
 }
 
-variable "vpc_id" {
-  description = "VPC of the DMS replication instance and the MWAA environment."
-  type        = string
-}
-
 variable "private_subnet_ids" {
   description = "Two or more private subnets (in different AZs) for MWAA and DMS; they need a NAT route or VPC endpoints."
   type        = list(string)
@@ -38,17 +33,6 @@ variable "mwaa_security_group_ids" {
 variable "dms_security_group_ids" {
   description = "Security groups of the DMS replication instance (egress to the source PostgreSQL on 5432 and to S3)."
   type        = list(string)
-}
-
-variable "source_db_host" {
-  description = "Host name of the source PostgreSQL (database autocorp); credentials come from the secret autocorp/<env>/source-db."
-  type        = string
-}
-
-variable "source_db_port" {
-  description = "Port of the source PostgreSQL."
-  type        = number
-  default     = 5432
 }
 
 variable "dms_instance_class" {
@@ -112,7 +96,7 @@ variable "exports_nfs_path" {
 variable "exports_manifest_file" {
   description = "Name of the manifest JSON written next to the CSV exports."
   type        = string
-  default     = "manifest.json"
+  default     = "data_validation_manifest.json"
 }
 
 variable "mwaa_environment_class" {

@@ -3,12 +3,9 @@ environment  = "dev"
 region       = "eu-west-1"
 lake_sse_kms = true
 
-vpc_id                  = "vpc-0123456789abcdef0"
 private_subnet_ids      = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
 mwaa_security_group_ids = ["sg-0123456789abcdef0"]
 dms_security_group_ids  = ["sg-0123456789abcdef1"]
-
-source_db_host = "autocorp-db.dev.internal"
 
 dms_instance_class    = "dms.t3.medium"
 dms_allocated_storage = 50

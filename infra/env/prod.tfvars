@@ -3,12 +3,9 @@ environment  = "prod"
 region       = "eu-west-1"
 lake_sse_kms = true
 
-vpc_id                  = "vpc-0fedcba9876543210"
 private_subnet_ids      = ["subnet-0fedcba9876543210", "subnet-0fedcba9876543211"]
 mwaa_security_group_ids = ["sg-0fedcba9876543210"]
 dms_security_group_ids  = ["sg-0fedcba9876543211"]
-
-source_db_host = "autocorp-db.prod.internal"
 
 dms_instance_class    = "dms.r5.large"
 dms_allocated_storage = 200

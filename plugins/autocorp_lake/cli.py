@@ -51,16 +51,17 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from autocorp_lake.local import services
+    from autocorp_lake.local import services, sql_endpoint
 
+    sql_endpoint.stop()
     _print_rows("local services", services.down(log=console.print)["services"])
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from autocorp_lake.local import services
+    from autocorp_lake.local import services, sql_endpoint
 
-    _print_rows("local services", services.status()["services"])
+    _print_rows("local services", services.status()["services"] + [sql_endpoint.status()])
     try:
         from autocorp_lake import metrics
     except ImportError:

@@ -94,7 +94,7 @@ def test_demo_seed_exact_counts_and_consistent_totals(source_db):
             "insert into customers (first_name, last_name, email) values ('Zoë', 'Test', 'zoe.test@example.org')")
 
 
-def test_same_seed_gives_identical_data_and_reseed_is_idempotent(source_db, tmp_path):
+def test_same_seed_gives_identical_data_and_reseed_is_idempotent(source_db):
     generator.seed(scale="demo", seed=42, progress=False)
     with source_db.connect() as conn:
         first = table_hashes(conn)

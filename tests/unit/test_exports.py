@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import re
 from collections import Counter
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import pytest

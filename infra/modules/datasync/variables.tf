@@ -21,7 +21,7 @@ variable "nfs_path" {
 variable "manifest_file" {
   description = "Manifest JSON written next to the CSV exports."
   type        = string
-  default     = "manifest.json"
+  default     = "data_validation_manifest.json"
 }
 
 variable "lake_bucket_arn" {

@@ -22,20 +22,19 @@ resource "aws_dms_replication_instance" "this" {
   vpc_security_group_ids      = var.security_group_ids
 }
 
+# Host, port, user and password come from the secret (value set outside Terraform: README.md).
 resource "aws_dms_endpoint" "source" {
   endpoint_id                     = "autocorp-source-${var.environment}"
   endpoint_type                   = "source"
   engine_name                     = "postgres"
   database_name                   = var.source_db_name
-  server_name                     = var.source_db_host
-  port                            = var.source_db_port
   secrets_manager_arn             = var.source_db_secret_arn
   secrets_manager_access_role_arn = var.secrets_access_role_arn
   ssl_mode                        = "require"
   kms_key_arn                     = var.kms_key_arn
 
   postgres_settings {
-    plugin_name      = "pglogical"
+    plugin_name      = "test_decoding"
     heartbeat_enable = true
     capture_ddls     = false
   }

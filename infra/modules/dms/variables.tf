@@ -42,17 +42,6 @@ variable "kms_key_arn" {
   type        = string
 }
 
-variable "source_db_host" {
-  description = "Source PostgreSQL host."
-  type        = string
-}
-
-variable "source_db_port" {
-  description = "Source PostgreSQL port."
-  type        = number
-  default     = 5432
-}
-
 variable "source_db_name" {
   description = "Source database name."
   type        = string

@@ -52,12 +52,6 @@ variable "max_concurrent_runs" {
   default     = 11
 }
 
-variable "log_retention_days" {
-  description = "Retention of the Glue log groups."
-  type        = number
-  default     = 365
-}
-
 variable "metrics_namespace" {
   description = "CloudWatch namespace of the lake's custom metrics."
   type        = string

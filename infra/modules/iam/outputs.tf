@@ -13,11 +13,6 @@ output "dms_secrets_role_arn" {
   value       = aws_iam_role.dms_secrets.arn
 }
 
-output "dms_vpc_role_name" {
-  description = "dms-vpc-role (or null when managed elsewhere): the replication subnet group depends on it."
-  value       = try(aws_iam_role_policy_attachment.dms_vpc[0].role, null)
-}
-
 output "datasync_role_arn" {
   description = "Role DataSync uses to write raw/csv/ and its reports."
   value       = aws_iam_role.datasync.arn

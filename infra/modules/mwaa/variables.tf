@@ -8,11 +8,6 @@ variable "name" {
   type        = string
 }
 
-variable "region" {
-  description = "AWS region."
-  type        = string
-}
-
 variable "airflow_version" {
   description = "Airflow version of the environment."
   type        = string

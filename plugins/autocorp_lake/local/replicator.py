@@ -492,7 +492,7 @@ class _LoadFileWriter:
 
     def write_chunk(self, data: bytes, first_row: int, rows: int) -> None:
         parsed = pacsv.read_csv(
-            io.BytesIO(data),
+            pa.BufferReader(data),  # not a Python file: parsing must not need the GIL
             read_options=pacsv.ReadOptions(
                 column_names=self.data_schema.names, block_size=max(1 << 20, len(data) + 1)
             ),

@@ -82,7 +82,8 @@ def _crawl(crawler: str) -> dict:
 def _run_glue_script(job: str, script_args: dict) -> dict | None:
     from autocorp_lake.local import jobs
 
-    return jobs.run_glue_script(GLUE_SCRIPTS[job], script_args)
+    # GlueJobOperator's arguments are `--name value`; the local runner adds the dashes itself.
+    return jobs.run_glue_script(GLUE_SCRIPTS[job], {k.removeprefix("--"): v for k, v in script_args.items()})
 
 
 def _transfer() -> dict:

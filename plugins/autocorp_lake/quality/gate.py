@@ -1,0 +1,725 @@
+"""The quality gate: validate one staged batch with its GX suite before promote.
+
+`run_gate(batch)` takes the Glue script arguments of the batch (`--kind table|feed`, `--name`,
+`--run_id`, `--lake_root`, `--registry`) and:
+
+1. finds the staged batch `staged/<zone>/<run_id>/` (zone = the table name, or `feed_<feed>` for a
+   CSV feed, the same name as the suite); on AWS (`s3://` lake root) it downloads it to a temp dir;
+2. adds the suite's derived `_chk_*` columns (`meta.autocorp.derived_columns` of the suite JSON):
+   cross-column differences (`total_amount - (subtotal + tax)`, `line_total - quantity * price`),
+   `dms_commit_ts` as a timestamp, and referential-integrity orphans: a foreign key value found in
+   neither the curated parent (`curated/hudi/<parent>/` base files) nor any staged parent batch
+   (`staged/<parent zone>/*/`) is copied into `_chk_orphan_<column>` (null otherwise), so a plain
+   `expect_column_values_to_be_null` counts the orphans and samples them (the check is skipped,
+   all null, when the parent has no data at all yet);
+3. validates with GX Core on pandas when the batch has fewer than `AUTOCORP_GATE_PANDAS_MAX_ROWS`
+   rows (default 500,000), otherwise on Spark, with the same suite; suite parameters: row-count
+   band around the previous run (`AUTOCORP_GATE_ROWCOUNT_MIN_RATIO` / `_MAX_RATIO`, default 0.1 / 10),
+   freshness (`AUTOCORP_GATE_FRESHNESS_HOURS`, default 48, on `dms_commit_ts` of tables;
+   `AUTOCORP_GATE_FEED_FRESHNESS_DAYS`, default 3650, on updated_at/created_at of feeds), the
+   order-date window (ORDER_DATE_START..ORDER_DATE_END for feeds; START..now+1 day for tables);
+4. writes `logs/quality/<zone>/<run_id>/result.json` (summary rows) and `validation_result.json`
+   (the GX result), and rebuilds the Data Docs site `logs/quality/data_docs/` (GX validation
+   results kept in `logs/quality/gx_results/`; on AWS built in a temp dir and uploaded);
+5. pass or warnings only: returns the summary (promote runs next). Any critical failure: moves the
+   staged folder to `quarantine/<zone>/<run_id>/batch/` with `validation_result.json` beside it and
+   raises `QualityGateFailed` (an `AirflowFailException` when Airflow is importable: no retry)
+   naming the table, the failed expectations, counts and a sample of offending keys. Promote does
+   not run, so the curated Hudi table is untouched; the next run has its own staged folder, so it
+   is not blocked. A fixed batch goes back with `autocorp_lake.quality.release.release(name, run_id)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from autocorp_lake.quality import suites
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PANDAS_MAX_ROWS = 500_000
+SAMPLE_SIZE = 20
+QUARANTINE_BATCH_DIR = "batch"
+
+
+def _failure_base() -> type[Exception]:
+    try:  # Airflow 3: the task SDK's exception (airflow.exceptions re-exports it, deprecated)
+        from airflow.sdk.exceptions import AirflowFailException
+
+        return AirflowFailException
+    except Exception:
+        pass
+    try:
+        from airflow.exceptions import AirflowFailException
+
+        return AirflowFailException
+    except Exception:  # airflow absent (Glue, plain scripts)
+        return RuntimeError
+
+
+class QualityGateFailed(_failure_base()):  # type: ignore[misc]
+    """A critical expectation failed: the batch is quarantined; do not retry."""
+
+    def __init__(self, message: str, summary: dict | None = None):
+        super().__init__(message)
+        self.summary = summary or {}
+
+
+class GateError(RuntimeError):
+    """The gate cannot run (no staged batch, bad arguments); the message says what to do."""
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value not in (None, "") else default
+    except ValueError as exc:
+        raise GateError(f"{name}={value!r} is not a number") from exc
+
+
+def pandas_max_rows() -> int:
+    return int(_env_float("AUTOCORP_GATE_PANDAS_MAX_ROWS", DEFAULT_PANDAS_MAX_ROWS))
+
+
+def choose_engine(rows: int, engine: str | None = None) -> str:
+    engine = engine or os.environ.get("AUTOCORP_GATE_ENGINE") or None
+    if engine:
+        if engine not in ("pandas", "spark"):
+            raise GateError(f"gate engine {engine!r} is not pandas or spark")
+        return engine
+    return "pandas" if rows < pandas_max_rows() else "spark"
+
+
+def order_window() -> tuple[dt.datetime, dt.datetime]:
+    start = os.environ.get("ORDER_DATE_START", "2023-01-01")
+    end = os.environ.get("ORDER_DATE_END", "2024-12-31")
+    try:
+        start_ts = dt.datetime.combine(dt.date.fromisoformat(start), dt.time())
+        end_ts = dt.datetime.combine(dt.date.fromisoformat(end), dt.time()) + dt.timedelta(days=1)
+    except ValueError as exc:
+        raise GateError(f"ORDER_DATE_START={start!r} / ORDER_DATE_END={end!r}: dates must be YYYY-MM-DD") from exc
+    return start_ts, end_ts - dt.timedelta(microseconds=1)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def suite_parameters(kind: str, previous_rows: int | None, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Values of the suites' $PARAMETERs for one run."""
+    now = now or _utcnow()
+    low, high = _env_float("AUTOCORP_GATE_ROWCOUNT_MIN_RATIO", 0.1), _env_float("AUTOCORP_GATE_ROWCOUNT_MAX_RATIO", 10.0)
+    if previous_rows:
+        row_min, row_max = int(previous_rows * low), int(previous_rows * high) + 1
+    else:
+        row_min, row_max = 0, 2**62
+    start, end = order_window()
+    if kind == "table":
+        freshness = now - dt.timedelta(hours=_env_float("AUTOCORP_GATE_FRESHNESS_HOURS", 48))
+        end = now + dt.timedelta(days=1)
+    else:
+        freshness = now - dt.timedelta(days=_env_float("AUTOCORP_GATE_FEED_FRESHNESS_DAYS", 3650))
+    return {"row_count_min": row_min, "row_count_max": row_max, "freshness_min": freshness,
+            "order_date_min": start, "order_date_max": end}
+
+
+# --- the lake: a local folder or s3://bucket/prefix ---------------------------------------------
+
+
+def safe_run_id(run_id: str) -> str:
+    """The folder name of a run (the same rule as the Glue scripts)."""
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", str(run_id)).strip("_") or "run"
+
+
+def join(root: str, *keys: str) -> str:
+    parts = [str(root).rstrip("/")] + [str(k).strip("/") for k in keys if str(k).strip("/")]
+    return "/".join(parts)
+
+
+def is_s3(uri: str) -> bool:
+    return str(uri).startswith("s3://")
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    return bucket, key
+
+
+def _s3():
+    import boto3
+
+    return boto3.client("s3")
+
+
+def list_keys(uri: str) -> list[str]:
+    """Every object/file under uri (recursive), sorted, as full URIs/paths."""
+    if is_s3(uri):
+        bucket, prefix = _split_s3(uri.rstrip("/") + "/")
+        out = []
+        for page in _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            out += [f"s3://{bucket}/{item['Key']}" for item in page.get("Contents", [])]
+        return sorted(out)
+    if not os.path.isdir(uri):
+        return []
+    return sorted(str(p) for p in Path(uri).rglob("*") if p.is_file())
+
+
+def data_files(uri: str) -> list[str]:
+    """Parquet files under uri, skipping hidden/underscore names and folders (e.g. .hoodie)."""
+    out = []
+    for key in list_keys(uri):
+        rel = key[len(uri.rstrip("/")) + 1:]
+        if not key.endswith(".parquet"):
+            continue
+        if any(part.startswith((".", "_")) for part in rel.split("/")):
+            continue
+        out.append(key)
+    return out
+
+
+def exists(uri: str) -> bool:
+    if is_s3(uri):
+        bucket, key = _split_s3(uri)
+        return _s3().list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("KeyCount", 0) > 0
+    return os.path.exists(uri)
+
+
+def read_text(uri: str) -> str:
+    if is_s3(uri):
+        bucket, key = _split_s3(uri)
+        return _s3().get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    return Path(uri).read_text(encoding="utf-8")
+
+
+def write_text(uri: str, text: str) -> None:
+    if is_s3(uri):
+        bucket, key = _split_s3(uri)
+        _s3().put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
+        return
+    folder = os.path.dirname(uri)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, uri)
+
+
+def move_tree(src: str, dst: str) -> None:
+    """Move a batch folder (local rename, or S3 copy + delete)."""
+    if is_s3(src):
+        client = _s3()
+        for key in list_keys(src):
+            rel = key[len(src.rstrip("/")) + 1:]
+            sb, sk = _split_s3(key)
+            db, dk = _split_s3(join(dst, rel))
+            client.copy_object(Bucket=db, Key=dk, CopySource={"Bucket": sb, "Key": sk})
+            client.delete_object(Bucket=sb, Key=sk)
+        return
+    if os.path.exists(dst):
+        shutil.rmtree(dst)
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    shutil.move(src, dst)
+
+
+def download_tree(uri: str, dest: str) -> str:
+    """An s3:// folder into a local folder (the gate validates local files)."""
+    client = _s3()
+    for key in list_keys(uri):
+        rel = key[len(uri.rstrip("/")) + 1:]
+        bucket, k = _split_s3(key)
+        target = os.path.join(dest, rel)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        client.download_file(bucket, k, target)
+    return dest
+
+
+def upload_tree(folder: str, uri: str) -> None:
+    client = _s3()
+    for path in Path(folder).rglob("*"):
+        if path.is_file():
+            bucket, key = _split_s3(join(uri, str(path.relative_to(folder))))
+            client.upload_file(str(path), bucket, key)
+
+
+# --- zone names --------------------------------------------------------------------------------
+
+
+def staged_uri(lake_root: str, zone: str, run_id: str) -> str:
+    return join(lake_root, "staged", zone, run_id)
+
+
+def quarantine_uri(lake_root: str, zone: str, run_id: str) -> str:
+    return join(lake_root, "quarantine", zone, run_id)
+
+
+def results_uri(lake_root: str, zone: str, run_id: str) -> str:
+    return join(lake_root, "logs/quality", zone, run_id)
+
+
+def data_docs_uri(lake_root: str) -> str:
+    return join(lake_root, "logs/quality/data_docs")
+
+
+def _curated_name(registry_uri: str | None, parent: dict) -> str:
+    if parent["kind"] == "table":
+        return parent["name"]
+    import yaml
+
+    data = yaml.safe_load(read_text(registry_uri)) if registry_uri else None
+    if data is None:
+        from autocorp_lake import config
+
+        return config.registry().feed(parent["name"]).curated_table
+    for item in data.get("feeds", []):
+        if item["name"] == parent["name"]:
+            return item["curated_table"]
+    raise GateError(f"feed {parent['name']!r} is not in the registry {registry_uri}")
+
+
+def parent_keys(lake_root: str, parent: dict, registry_uri: str | None = None) -> set | None:
+    """Keys of a parent (curated Hudi base files + every staged batch); None when it has no data."""
+    import pyarrow.parquet as pq
+
+    zone = suites.suite_name(parent["kind"], parent["name"])
+    files = data_files(join(lake_root, "curated/hudi", _curated_name(registry_uri, parent)))
+    files += data_files(join(lake_root, "staged", zone))
+    if not files:
+        return None
+    keys: set = set()
+    filesystem = None
+    if is_s3(lake_root):
+        from pyarrow import fs
+
+        filesystem = fs.S3FileSystem()
+    for path in files:
+        source = path[len("s3://"):] if filesystem else path
+        schema = pq.read_schema(source, filesystem=filesystem)
+        if parent["column"] not in schema.names:
+            continue
+        column = pq.read_table(source, columns=[parent["column"]], filesystem=filesystem).column(0)
+        keys.update(v for v in column.to_pylist() if v is not None)
+    return keys
+
+
+# --- the batch as a dataframe ----------------------------------------------------------------
+
+
+def _arrow_table(files: list[str]):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = [pq.read_table(f) for f in files]
+    if not tables:
+        return None
+    return pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+
+
+def to_pandas(table):
+    """Arrow -> pandas with the dtypes the suites name: decimals as float64, timestamps as naive
+    datetime64[ns] (UTC), integers as nullable Int16/32/64, strings as object."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    for field in table.schema:
+        column = table.column(field.name)
+        if pa.types.is_decimal(field.type):
+            column = pc.cast(column, pa.float64())
+        elif pa.types.is_timestamp(field.type):
+            if field.type.tz is not None:  # instants: UTC wall time, naive
+                column = pc.cast(pc.cast(pc.cast(column, pa.timestamp("ns", tz="UTC")), pa.int64()), pa.timestamp("ns"))
+            else:
+                column = pc.cast(column, pa.timestamp("ns"))
+        columns.append(column)
+    table = pa.table(columns, names=table.column_names)
+    mapping = {pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype()}
+    return table.to_pandas(types_mapper=mapping.get)
+
+
+def add_derived_pandas(df, specs: list[dict], kind: str, lake_root: str, registry_uri: str | None, notes: list):
+    import numpy as np
+    import pandas as pd
+
+    def num(column):
+        if column not in df.columns:
+            return pd.Series(np.nan, index=df.index, dtype="float64")
+        return pd.to_numeric(df[column], errors="coerce").astype("float64")
+
+    for spec in specs:
+        name = spec["name"]
+        if spec["kind"] == "timestamp":
+            values = df[spec["column"]] if spec["column"] in df.columns else pd.Series(None, index=df.index)
+            df[name] = pd.to_datetime(values, errors="coerce").astype("datetime64[ns]")
+        elif spec["kind"] == "linear":
+            total = num(spec["sum"][0])
+            for term in spec["sum"][1:]:
+                total = total + num(term)
+            df[name] = (num(spec["target"]) - total).round(2)
+        elif spec["kind"] == "product":
+            total = sum(num(term).fillna(0.0) for term in spec["sum"])
+            df[name] = (num(spec["target"]) - num(spec["factor"]) * total).round(2)
+        elif spec["kind"] == "orphan":
+            column = spec["column"]
+            keys = parent_keys(lake_root, spec["parent"], registry_uri)
+            values = df[column] if column in df.columns else pd.Series(None, index=df.index, dtype="object")
+            if keys is None:
+                notes.append(f"{name}: parent {spec['parent']['kind']} {spec['parent']['name']} has no data yet; check skipped")
+                df[name] = pd.Series(None, index=df.index, dtype="object")
+                continue
+            orphan = values.notna() & ~values.isin(keys)
+            if kind == "table" and "Op" in df.columns:
+                orphan &= df["Op"].ne("D").fillna(True)
+            df[name] = values.astype("object").where(orphan, None)
+        else:
+            raise GateError(f"unknown derived column kind {spec['kind']!r} in the suite ({name})")
+    return df
+
+
+def add_derived_spark(df, specs: list[dict], kind: str, lake_root: str, registry_uri: str | None, notes: list):
+    from pyspark.sql import functions as F
+
+    def num(column):
+        return F.col(column).cast("double") if column in df.columns else F.lit(None).cast("double")
+
+    for spec in specs:
+        name = spec["name"]
+        if spec["kind"] == "timestamp":
+            source = F.col(spec["column"]) if spec["column"] in df.columns else F.lit(None).cast("string")
+            df = df.withColumn(name, F.to_timestamp(source))
+        elif spec["kind"] == "linear":
+            total = num(spec["sum"][0])
+            for term in spec["sum"][1:]:
+                total = total + num(term)
+            df = df.withColumn(name, F.round(num(spec["target"]) - total, 2))
+        elif spec["kind"] == "product":
+            total = None
+            for term in spec["sum"]:
+                part = F.coalesce(num(term), F.lit(0.0))
+                total = part if total is None else total + part
+            df = df.withColumn(name, F.round(num(spec["target"]) - num(spec["factor"]) * total, 2))
+        elif spec["kind"] == "orphan":
+            column = spec["column"]
+            keys = parent_keys(lake_root, spec["parent"], registry_uri)
+            if keys is None or column not in df.columns:
+                if keys is None:
+                    notes.append(f"{name}: parent {spec['parent']['kind']} {spec['parent']['name']} has no data yet; check skipped")
+                df = df.withColumn(name, F.lit(None).cast("string"))
+                continue
+            spark = df.sparkSession
+            parent = spark.createDataFrame([(str(k),) for k in keys], "__parent_key string").distinct()
+            joined = df.join(F.broadcast(parent), F.col(column).cast("string") == F.col("__parent_key"), "left")
+            orphan = F.col(column).isNotNull() & F.col("__parent_key").isNull()
+            if kind == "table" and "Op" in df.columns:
+                orphan = orphan & (F.coalesce(F.col("Op"), F.lit("")) != "D")
+            df = joined.withColumn(name, F.when(orphan, F.col(column).cast("string"))).drop("__parent_key")
+        else:
+            raise GateError(f"unknown derived column kind {spec['kind']!r} in the suite ({name})")
+    return df
+
+
+# --- GX ----------------------------------------------------------------------------------------
+
+
+def gx_context(results_dir: str, docs_dir: str):
+    """An ephemeral GX context whose validation results persist in results_dir (files) and whose
+    Data Docs site is docs_dir: every gate run adds its result and rebuilds the whole site."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    defaults = InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
+    stores = dict(defaults.stores)
+    stores["validation_results_store"] = {
+        "class_name": "ValidationResultsStore",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(results_dir)},
+    }
+    config = DataContextConfig(
+        store_backend_defaults=defaults,
+        stores=stores,
+        data_docs_sites={
+            "lake": {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        },
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def validate(context, suite, data, engine: str, zone: str, run_id: str, key: str | None,
+             parameters: dict, run_time: dt.datetime):
+    """Run the suite on a pandas or Spark dataframe; the GX ExpectationSuiteValidationResult."""
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    if engine == "pandas":
+        source = context.data_sources.add_pandas(f"autocorp_{engine}")
+    else:
+        source = context.data_sources.add_spark(f"autocorp_{engine}")
+    asset = source.add_dataframe_asset(zone)
+    batch_definition = asset.add_batch_definition_whole_dataframe("staged_batch")
+    suite = context.suites.add(suite)
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{zone}__{run_id}", data=batch_definition, suite=suite)
+    )
+    result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+    if key and key in _columns(data):
+        result_format["unexpected_index_column_names"] = [key]
+    return definition.run(
+        batch_parameters={"dataframe": data},
+        expectation_parameters=parameters,
+        result_format=result_format,
+        run_id=RunIdentifier(run_name=f"{zone}__{run_id}", run_time=run_time.replace(tzinfo=dt.timezone.utc)),
+    )
+
+
+def _columns(data) -> list[str]:
+    return list(data.columns)
+
+
+def _jsonable(value):
+    try:
+        from great_expectations.util import convert_to_json_serializable
+
+        return convert_to_json_serializable(value)
+    except Exception:
+        return json.loads(json.dumps(value, default=str))
+
+
+def summarize(gx_result, key: str | None) -> list[dict]:
+    rows = []
+    for item in gx_result.results:
+        config = item.expectation_config
+        result = item.result or {}
+        kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+        sample_keys = []
+        for entry in result.get("partial_unexpected_index_list") or []:
+            if isinstance(entry, dict) and key in entry:
+                sample_keys.append(entry[key])
+        exception = (item.exception_info or {}).get("exception_message") if item.exception_info else None
+        rows.append(
+            {
+                "expectation": config.type,
+                "column": kwargs.get("column"),
+                "severity": (config.meta or {}).get("severity", "critical"),
+                "rule": (config.meta or {}).get("rule"),
+                "success": bool(item.success),
+                "unexpected_count": result.get("unexpected_count"),
+                "element_count": result.get("element_count"),
+                "observed_value": _jsonable(result.get("observed_value")),
+                "sample_unexpected": _jsonable((result.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]),
+                "sample_keys": _jsonable(sample_keys[:SAMPLE_SIZE]),
+                "exception": exception,
+            }
+        )
+    return rows
+
+
+def _label(row: dict) -> str:
+    return f"{row['expectation']}({row['column']})" if row.get("column") else row["expectation"]
+
+
+def failure_message(summary: dict) -> str:
+    what = "feed" if summary["kind"] == "feed" else "table"
+    parts = [
+        f"quality gate failed for {what} {summary['name']!r} batch {summary['run_id']} "
+        f"({summary['rows']} rows, {summary['engine']}): {len(summary['critical_failures'])} critical "
+        "expectation(s) failed:"
+    ]
+    for row in summary["critical_failures"]:
+        detail = f"  - {_label(row)}"
+        if row.get("rule"):
+            detail += f" [{row['rule']}]"
+        if row.get("unexpected_count") is not None:
+            detail += f": {row['unexpected_count']} unexpected of {row.get('element_count')} rows"
+        elif row.get("observed_value") is not None:
+            detail += f": observed {json.dumps(row['observed_value'], default=str)[:300]}"
+        if row.get("exception"):
+            detail += f": error {row['exception'][:300]}"
+        if row.get("sample_keys"):
+            detail += f"; sample keys {summary['key']}={row['sample_keys'][:10]}"
+        elif row.get("sample_unexpected"):
+            detail += f"; sample values {json.dumps(row['sample_unexpected'][:10], default=str)}"
+        parts.append(detail)
+    parts.append(
+        f"The batch moved to {summary['quarantine']} (validation_result.json beside it); promote did not "
+        f"run and the curated table is untouched. Fix the data, then release it: "
+        f"autocorp_lake.quality.release.release({summary['zone']!r}, {summary['run_id']!r})."
+    )
+    return "\n".join(parts)
+
+
+# --- previous runs -----------------------------------------------------------------------------
+
+
+def previous_result(lake_root: str, zone: str, run_id: str) -> dict | None:
+    """The newest result.json of another run of the same table/feed that had rows."""
+    best = None
+    for key in list_keys(join(lake_root, "logs/quality", zone)):
+        if not key.endswith("/result.json") and not key.endswith(os.sep + "result.json"):
+            continue
+        try:
+            data = json.loads(read_text(key))
+        except (OSError, ValueError):
+            continue
+        if data.get("run_id") == run_id or not data.get("rows"):
+            continue
+        if best is None or data.get("validated_at", "") > best.get("validated_at", ""):
+            best = data
+    return best
+
+
+# --- the gate ----------------------------------------------------------------------------------
+
+
+def _arg(batch: dict, name: str, default: str | None = None) -> str | None:
+    value = batch.get(f"--{name}", batch.get(name, default))
+    return None if value is None else str(value)
+
+
+def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = None) -> dict:
+    """Validate the staged batch of `batch` (the Glue script args); see the module doc."""
+    kind = _arg(batch, "kind", "table")
+    name = _arg(batch, "name") or _arg(batch, "table")
+    run_id = _arg(batch, "run_id")
+    if not name or not run_id:
+        raise GateError(f"the batch needs --name and --run_id, got {sorted(batch)}")
+    run_id = safe_run_id(run_id)
+    lake_root = (_arg(batch, "lake_root") or _default_lake_root()).rstrip("/")
+    registry_uri = _arg(batch, "registry")
+    zone = suites.suite_name(kind, name)
+    now = now or _utcnow()
+
+    suite_data = suites.read_suite_json(zone)
+    meta = (suite_data.get("meta") or {}).get("autocorp") or {}
+    key = (meta.get("primary_key") or [None])[0]
+    staged = staged_uri(lake_root, zone, run_id)
+    quarantine = quarantine_uri(lake_root, zone, run_id)
+    out_dir = results_uri(lake_root, zone, run_id)
+
+    if not exists(staged):
+        if exists(join(quarantine, QUARANTINE_BATCH_DIR)):
+            raise QualityGateFailed(
+                f"batch {run_id} of {zone} is in quarantine ({quarantine}); fix it and release it with "
+                f"autocorp_lake.quality.release.release({zone!r}, {run_id!r})"
+            )
+        raise GateError(
+            f"no staged batch at {staged}; run the {'clean_feed' if kind == 'feed' else 'apply_changes'} "
+            f"job for {name} with --run_id {run_id} first"
+        )
+
+    workdir = tempfile.mkdtemp(prefix=f"gate-{zone}-")
+    try:
+        local_batch = download_tree(staged, os.path.join(workdir, "batch")) if is_s3(staged) else staged
+        files = data_files(local_batch)
+        import pyarrow.parquet as pq
+
+        rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        summary: dict[str, Any] = {
+            "kind": kind, "name": name, "zone": zone, "run_id": run_id, "key": key,
+            "suite": zone, "rows": rows, "engine": None, "validated_at": now.isoformat() + "Z",
+            "staged": staged, "quarantine": None, "status": None, "notes": [],
+            "critical_failures": [], "warnings": [], "results": [],
+            "data_docs": join(data_docs_uri(lake_root), "index.html"),
+        }
+        if rows == 0:
+            summary.update(status="empty", engine="none")
+            summary["notes"].append("empty batch: nothing to validate")
+            write_text(join(out_dir, "result.json"), json.dumps(summary, indent=2, default=str))
+            return summary
+
+        previous = previous_result(lake_root, zone, run_id)
+        parameters = suite_parameters(kind, previous["rows"] if previous else None, now)
+        summary["parameters"] = _jsonable(parameters)
+        summary["previous_run"] = previous["run_id"] if previous else None
+        chosen = choose_engine(rows, engine)
+        summary["engine"] = chosen
+        specs = suites.derived_columns(suite_data)
+        if chosen == "pandas":
+            data = add_derived_pandas(to_pandas(_arrow_table(files)), specs, kind, lake_root, registry_uri, summary["notes"])
+        else:
+            spark = _spark()
+            data = add_derived_spark(spark.read.parquet(*files), specs, kind, lake_root, registry_uri, summary["notes"])
+
+        docs_local = data_docs_uri(lake_root) if not is_s3(lake_root) else os.path.join(workdir, "data_docs")
+        results_local = join(lake_root, "logs/quality/gx_results") if not is_s3(lake_root) else os.path.join(workdir, "gx_results")
+        context = gx_context(results_local, docs_local)
+        suite = suites.to_gx_suite(suite_data, zone)
+        gx_result = validate(context, suite, data, chosen, zone, run_id, key, parameters, now)
+        rows_out = summarize(gx_result, key)
+        summary["results"] = rows_out
+        summary["critical_failures"] = [r for r in rows_out if not r["success"] and r["severity"] == "critical"]
+        summary["warnings"] = [
+            {"expectation": _label(r), "rule": r["rule"], "unexpected_count": r["unexpected_count"],
+             "sample_keys": r["sample_keys"][:5]}
+            for r in rows_out if not r["success"] and r["severity"] != "critical"
+        ]
+        summary["status"] = "failed" if summary["critical_failures"] else ("warning" if summary["warnings"] else "passed")
+        gx_json = json.dumps(_jsonable(gx_result.to_json_dict()), indent=2, default=str)
+
+        write_text(join(out_dir, "validation_result.json"), gx_json)
+        try:
+            context.build_data_docs()
+            if is_s3(lake_root):
+                upload_tree(docs_local, data_docs_uri(lake_root))
+        except Exception as exc:  # the docs are a view; never let them decide the gate
+            log.warning("Data Docs build failed: %s", exc)
+            summary["notes"].append(f"Data Docs build failed: {exc}")
+
+        if summary["critical_failures"]:
+            summary["quarantine"] = join(quarantine, QUARANTINE_BATCH_DIR)
+            move_tree(staged, summary["quarantine"])
+            write_text(join(quarantine, "validation_result.json"), gx_json)
+            write_text(join(quarantine, "result.json"), json.dumps(summary, indent=2, default=str))
+            write_text(join(out_dir, "result.json"), json.dumps(summary, indent=2, default=str))
+            message = failure_message(summary)
+            log.error(message)
+            raise QualityGateFailed(message, summary)
+        write_text(join(out_dir, "result.json"), json.dumps(summary, indent=2, default=str))
+        for warning in summary["warnings"]:
+            log.warning("quality warning on %s %s: %s", zone, run_id, warning)
+        return {k: v for k, v in summary.items() if k != "results"} | {
+            "expectations": len(rows_out),
+            "passed": sum(1 for r in rows_out if r["success"]),
+        }
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _default_lake_root() -> str:
+    from autocorp_lake import config
+
+    return config.lake_uri()
+
+
+def _spark():
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    try:
+        from autocorp_lake.local.spark import build_session
+
+        return build_session("quality-gate")
+    except ImportError:
+        return SparkSession.builder.appName("quality-gate").getOrCreate()

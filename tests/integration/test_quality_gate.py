@@ -1,0 +1,193 @@
+"""The quality gate on real GX Core: staged batches built like apply_changes writes them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from autocorp_lake.quality import gate, results
+
+NOW = dt.datetime(2026, 1, 10, 12, 0, 0)
+COMMIT_TS = "2026-01-10 11:00:00.000000"
+
+
+def _orders_table(n: int = 12, start_id: int = 1) -> pa.Table:
+    ids = list(range(start_id, start_id + n))
+    sub = [Decimal("100.00") + i for i in range(n)]
+    tax = [(s * Decimal("0.0825")).quantize(Decimal("0.01")) for s in sub]
+    total = [s + t for s, t in zip(sub, tax)]
+    order_date = [dt.datetime(2024, 3, 1) + dt.timedelta(days=i) for i in range(n)]
+    dec = pa.decimal128(12, 2)
+    return pa.table({
+        "Op": pa.array(["I"] * n),
+        "dms_commit_ts": pa.array([COMMIT_TS] * n),
+        "order_id": pa.array(ids, pa.int32()),
+        "customer_id": pa.array([1 + i % 3 for i in range(n)], pa.int32()),
+        "order_date": pa.array(order_date, pa.timestamp("us")),
+        "invoice_number": pa.array([f"INV-{i:08d}" for i in ids]),
+        "payment_method": pa.array(["Cash"] * n),
+        "subtotal": pa.array(sub, dec),
+        "tax": pa.array(tax, dec),
+        "total_amount": pa.array(total, dec),
+        "order_type": pa.array(["Parts"] * n),
+        "status": pa.array(["Completed"] * n),
+        "notes": pa.array([None] * n, pa.string()),
+        "created_at": pa.array(order_date, pa.timestamp("us")),
+        "updated_at": pa.array(order_date, pa.timestamp("us")),
+        "dms_change_seq": pa.array([f"{i:026d}" for i in ids]),
+        "order_month": pa.array([d.strftime("%Y-%m") for d in order_date]),
+        "_hoodie_is_deleted": pa.array([False] * n),
+    })
+
+
+def _customers_table(ids) -> pa.Table:
+    n = len(ids)
+    ts = pa.array([dt.datetime(2024, 1, 1)] * n, pa.timestamp("us"))
+    return pa.table({
+        "Op": pa.array(["I"] * n), "dms_commit_ts": pa.array([COMMIT_TS] * n),
+        "customer_id": pa.array(ids, pa.int32()),
+        "first_name": pa.array(["Ann"] * n), "last_name": pa.array(["Lee"] * n),
+        "email": pa.array([f"ann{i}@example.com" for i in ids]),
+        "phone": pa.array(["(201) 555-0001"] * n), "address": pa.array(["1 Main St"] * n),
+        "city": pa.array(["Austin"] * n), "state": pa.array(["TX"] * n), "zip_code": pa.array(["78701"] * n),
+        "created_at": ts, "updated_at": ts,
+        "dms_change_seq": pa.array([f"{i:026d}" for i in ids]),
+        "_hoodie_is_deleted": pa.array([False] * n),
+    })
+
+
+def write_staged(lake: Path, zone: str, run_id: str, table: pa.Table) -> Path:
+    folder = lake / "staged" / zone / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / "part-00000.parquet")
+    (folder / "_batch.json").write_text(json.dumps({"table": zone, "run_id": run_id, "rows": table.num_rows}))
+    return folder
+
+
+def batch_args(lake: Path, name: str, run_id: str, kind: str = "table") -> dict:
+    return {"--kind": kind, "--name": name, "--run_id": run_id, "--lake_root": str(lake),
+            "--registry": str(Path(__file__).resolve().parents[2] / "include" / "tables.yaml")}
+
+
+@pytest.fixture()
+def lake(tmp_path) -> Path:
+    root = tmp_path / "lake"
+    # the parent of sales_order, so referential integrity has something to check against
+    write_staged(root, "customers", "run_c", _customers_table([1, 2, 3]))
+    return root
+
+
+def test_clean_batch_passes(lake):
+    write_staged(lake, "sales_order", "run_1", _orders_table())
+    summary = gate.run_gate(batch_args(lake, "sales_order", "run_1"), now=NOW)
+    assert summary["status"] == "passed", summary["warnings"]
+    assert summary["engine"] == "pandas"
+    assert summary["expectations"] == summary["passed"] == 33
+    assert (lake / "staged/sales_order/run_1/part-00000.parquet").exists()
+    result = json.loads((lake / "logs/quality/sales_order/run_1/result.json").read_text())
+    assert result["status"] == "passed" and result["rows"] == 12
+    assert (lake / "logs/quality/data_docs/index.html").exists()
+    rows, docs = results.latest(table="sales_order", lake_root=str(lake))
+    assert len(rows) == 33 and all(r["success"] for r in rows)
+    assert docs.endswith("index.html")
+
+
+def test_duplicated_key_is_quarantined(lake):
+    table = _orders_table()
+    table = pa.concat_tables([table, table.slice(4, 1)])  # order_id 5 twice
+    write_staged(lake, "sales_order", "run_dup", table)
+    with pytest.raises(gate.QualityGateFailed) as info:
+        gate.run_gate(batch_args(lake, "sales_order", "run_dup"), now=NOW)
+    message = str(info.value)
+    assert "sales_order" in message and "expect_column_values_to_be_unique(order_id)" in message
+    assert "2 unexpected" in message and "order_id=[5, 5]" in message
+    from airflow.sdk.exceptions import AirflowFailException
+
+    assert isinstance(info.value, AirflowFailException)  # Airflow does not retry it
+    assert not (lake / "staged/sales_order/run_dup").exists()
+    quarantined = lake / "quarantine/sales_order/run_dup"
+    assert (quarantined / "batch/part-00000.parquet").exists()
+    assert (quarantined / "validation_result.json").exists()
+    result = json.loads((lake / "logs/quality/sales_order/run_dup/result.json").read_text())
+    assert result["status"] == "failed"
+    # the next run is not blocked by the quarantined batch
+    write_staged(lake, "sales_order", "run_next", _orders_table(start_id=100))
+    assert gate.run_gate(batch_args(lake, "sales_order", "run_next"), now=NOW)["status"] == "passed"
+
+
+def test_release_revalidates_a_fixed_batch(lake):
+    from autocorp_lake.quality import release
+
+    table = _orders_table()
+    write_staged(lake, "sales_order", "run_fix", pa.concat_tables([table, table.slice(0, 1)]))
+    with pytest.raises(gate.QualityGateFailed):
+        gate.run_gate(batch_args(lake, "sales_order", "run_fix"), now=NOW)
+    fixed = lake / "quarantine/sales_order/run_fix/batch/part-00000.parquet"
+    pq.write_table(table, fixed)  # the fix: drop the duplicate
+    summary = release.release("sales_order", "run_fix", lake_root=str(lake), now=NOW)
+    assert summary["status"] == "passed"
+    assert (lake / "staged/sales_order/run_fix/part-00000.parquet").exists()
+    assert not (lake / "quarantine/sales_order/run_fix/batch").exists()
+
+
+def test_warning_only_batch_passes_and_is_recorded(lake):
+    table = _orders_table()
+    status = table.column("status").to_pylist()
+    status[3] = "Lost in transit"  # not in the status value set: a warning
+    customer = table.column("customer_id").to_pylist()
+    customer[7] = 999  # no such customer: referential integrity is a warning
+    table = table.set_column(table.schema.get_field_index("status"), "status", pa.array(status))
+    table = table.set_column(table.schema.get_field_index("customer_id"), "customer_id", pa.array(customer, pa.int32()))
+    write_staged(lake, "sales_order", "run_warn", table)
+    summary = gate.run_gate(batch_args(lake, "sales_order", "run_warn"), now=NOW)
+    assert summary["status"] == "warning"
+    warned = {w["expectation"]: w for w in summary["warnings"]}
+    assert set(warned) == {"expect_column_values_to_be_in_set(status)",
+                           "expect_column_values_to_be_null(_chk_orphan_customer_id)"}
+    assert warned["expect_column_values_to_be_null(_chk_orphan_customer_id)"]["sample_keys"] == [8]
+    assert (lake / "staged/sales_order/run_warn").exists()
+    recorded = json.loads((lake / "logs/quality/sales_order/run_warn/result.json").read_text())
+    assert recorded["status"] == "warning" and len(recorded["warnings"]) == 2
+
+
+@pytest.mark.parametrize("drift", ["unexpected_column", "changed_type"])
+def test_schema_drift_is_caught(lake, drift):
+    table = _orders_table()
+    if drift == "unexpected_column":
+        table = table.append_column("loyalty_points", pa.array([1] * table.num_rows, pa.int32()))
+        failed = "expect_table_columns_to_match_set"
+    else:
+        index = table.schema.get_field_index("order_id")
+        table = table.set_column(index, "order_id", pa.array([str(v) for v in table.column("order_id").to_pylist()]))
+        failed = "expect_column_values_to_be_in_type_list(order_id)"
+    write_staged(lake, "sales_order", f"run_{drift}", table)
+    with pytest.raises(gate.QualityGateFailed) as info:
+        gate.run_gate(batch_args(lake, "sales_order", f"run_{drift}"), now=NOW)
+    assert failed in str(info.value)
+    assert (lake / f"quarantine/sales_order/run_{drift}/batch").exists()
+
+
+def test_pandas_and_spark_agree(lake, spark):
+    table = _orders_table()
+    status = table.column("status").to_pylist()
+    status[2] = "Unknown"
+    table = table.set_column(table.schema.get_field_index("status"), "status", pa.array(status))
+    bad = pa.concat_tables([table, table.slice(1, 1)])
+    verdicts = {}
+    for engine in ("pandas", "spark"):
+        write_staged(lake, "sales_order", f"ok_{engine}", table)
+        ok = gate.run_gate(batch_args(lake, "sales_order", f"ok_{engine}"), engine=engine, now=NOW)
+        write_staged(lake, "sales_order", f"bad_{engine}", bad)
+        with pytest.raises(gate.QualityGateFailed) as info:
+            gate.run_gate(batch_args(lake, "sales_order", f"bad_{engine}"), engine=engine, now=NOW)
+        failed = sorted((r["expectation"], r["column"]) for r in info.value.summary["critical_failures"])
+        verdicts[engine] = (ok["status"], [w["expectation"] for w in ok["warnings"]], failed)
+        assert ok["engine"] == engine
+    assert verdicts["pandas"] == verdicts["spark"]
+    assert verdicts["pandas"][0] == "warning"
