@@ -136,6 +136,27 @@ def batch_on_timeline(lake_root: str, table: str, batch_id: str, look_back: int 
     return None
 
 
+def align_to_table(df: DataFrame, table_columns: list[str] | None) -> DataFrame:
+    """The table's columns first, in the table's order; new source columns after them.
+
+    The catalog (Hive metastore, Glue) accepts a schema change that appends columns; a new
+    column in the middle reads as a type change of the columns after it."""
+    if not table_columns:
+        return df
+    known = [c for c in table_columns if c in df.columns]
+    new = [c for c in df.columns if c not in table_columns]
+    return df.select(*known, *new)
+
+
+def table_columns(spark, path: str) -> list[str] | None:
+    """Data columns of an existing Hudi table (its latest committed schema), None if absent."""
+    try:
+        schema = spark.read.format("hudi").load(path).schema
+    except Exception:  # noqa: BLE001 - no table yet
+        return None
+    return [f.name for f in schema.fields if not f.name.startswith("_hoodie_") or f.name == DELETE_FLAG]
+
+
 def rows_to_write(df: DataFrame, operation: str) -> DataFrame:
     """bulk_insert writes no deletes (a first load has nothing to delete)."""
     if operation == "bulk_insert":
@@ -201,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     exists = hudi_table_exists(lake_root, table)
     operation = "bulk_insert" if manifest["mode"] == "bulk_insert" and not exists else "upsert"
     df = rows_to_write(spark.read.parquet(staged_uri), operation)
+    if exists:
+        df = align_to_table(df, table_columns(spark, hudi_path(lake_root, table)))
     options = hudi_options(spec, operation, run_id, args["catalog_database"],
                            hive_sync=args["hive_sync"].lower() == "true")
     df.write.format("hudi").options(**options).mode("append").save(hudi_path(lake_root, table))

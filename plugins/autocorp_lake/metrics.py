@@ -71,11 +71,36 @@ def _put_cloudwatch(records: list[dict]) -> None:
 
 
 def last_values() -> list[dict]:
-    """The latest metrics record per table, for `autocorp-lake status`."""
+    """The latest value of each metric per table (run metrics and gate verdicts merged)."""
     folder = config.lake_root() / "logs" / "metrics"
     latest: dict[str, dict] = {}
     for path in sorted(folder.glob("*.jsonl")) if folder.exists() else []:
         for line in path.read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
-            latest[str(record.get("table"))] = record
+            latest.setdefault(str(record.get("table")), {}).update(record)
     return list(latest.values())
+
+
+def record_gate_result(name: str, run_id: str, passed: bool, warnings: int = 0) -> None:
+    """One gate verdict. On AWS `GateFailures` (dimension Environment) feeds the gate alarm."""
+    record = {
+        "ts": datetime.now(timezone.utc).isoformat(),
+        "table": name,
+        "run_id": run_id,
+        "gate": "passed" if passed else "failed",
+        "gate_warnings": warnings,
+    }
+    if config.target() == "aws":
+        import boto3
+
+        boto3.client("cloudwatch").put_metric_data(
+            Namespace=config.aws_names().metrics_namespace,
+            MetricData=[{
+                "MetricName": "GateFailures",
+                "Dimensions": [{"Name": "Environment", "Value": config.environment()}],
+                "Value": 0.0 if passed else 1.0,
+                "Unit": "Count",
+            }],
+        )
+    else:
+        write_local([record])

@@ -46,9 +46,18 @@ def prepare_batch(kind: str, name: str, run_id: str | None = None) -> dict[str, 
 
 
 def _gate(batch: dict[str, str]) -> dict:
+    from autocorp_lake import metrics
     from autocorp_lake.quality import gate
 
-    return gate.run_gate(batch)
+    try:
+        result = gate.run_gate(batch)
+    except Exception:
+        metrics.record_gate_result(batch["--name"], batch["--run_id"], passed=False)
+        raise
+    warnings = result.get("warnings", []) if isinstance(result, dict) else []
+    metrics.record_gate_result(batch["--name"], batch["--run_id"], passed=True,
+                               warnings=len(warnings) if isinstance(warnings, list) else int(warnings or 0))
+    return result
 
 
 def quality_gate(task_id: str, batch) -> PythonOperator:

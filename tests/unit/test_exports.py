@@ -116,14 +116,14 @@ def _check(folder: Path, manifest: dict) -> Counter:
     expected = manifest["expected_rows"]
     for name in ("customers.csv", "sales_orders.csv", "sales_order_parts.csv", "sales_order_services.csv"):
         raw = _count_rows(folder / name)
-        assert raw == expected[name]["raw"] == manifest["files"][name]["rows"]
+        assert raw == expected[name]["raw_rows"] == manifest["files"][name]["rows"]
         assert (folder / name).stat().st_size == manifest["files"][name]["bytes"]
     rejected = sum(found[i] for i in ISSUES
                    if generator.ISSUE_RULES[i]["action"] == "reject" and i != "zero_quantity")
-    assert expected["sales_orders.csv"]["accepted"] == expected["sales_orders.csv"]["raw"] - rejected
+    assert expected["sales_orders.csv"]["accepted_rows"] == expected["sales_orders.csv"]["raw_rows"] - rejected
     by_type = expected["sales_orders.csv"]["by_order_type"]
-    assert sum(v["raw"] for v in by_type.values()) == expected["sales_orders.csv"]["raw"]
-    assert sum(v["accepted"] for v in by_type.values()) == expected["sales_orders.csv"]["accepted"]
+    assert sum(v["raw_rows"] for v in by_type.values()) == expected["sales_orders.csv"]["raw_rows"]
+    assert sum(v["accepted_rows"] for v in by_type.values()) == expected["sales_orders.csv"]["accepted_rows"]
     return found
 
 
@@ -151,15 +151,15 @@ def test_default_rates_counts_match_a_scan(default_export):
     found = _check(folder, manifest)
     assert manifest["config"]["scale"] == "demo"
     assert manifest["files"]["customers.csv"]["rows"] == 12_000
-    assert manifest["expected_rows"]["sales_orders.csv"]["raw"] == 7_915 + found["duplicate_order_id"]
+    assert manifest["expected_rows"]["sales_orders.csv"]["raw_rows"] == 7_915 + found["duplicate_order_id"]
     for issue in ISSUES:  # every issue present at the default rates at demo scale
         assert manifest["injected_issues"][issue]["count"] >= 1, issue
         assert manifest["injected_issues"][issue]["count"] == round(
             generator.DEFAULT_RATES[issue]
             * (7_915 if issue != "zero_quantity"
-               else manifest["expected_rows"]["sales_order_parts.csv"]["raw"]
-               + manifest["expected_rows"]["sales_order_services.csv"]["raw"]))
-    assert manifest["revenue"]["orders"] == manifest["expected_rows"]["sales_orders.csv"]["accepted"]
+               else manifest["expected_rows"]["sales_order_parts.csv"]["raw_rows"]
+               + manifest["expected_rows"]["sales_order_services.csv"]["raw_rows"]))
+    assert manifest["revenue"]["orders"] == manifest["expected_rows"]["sales_orders.csv"]["accepted_rows"]
     assert manifest["generated_at"] == generator.write_exports(
         folder / "again", scale="demo", seed=7)["generated_at"]
 
@@ -184,7 +184,7 @@ def test_zero_rates_give_clean_files(tmp_path):
     assert all(v["count"] == 0 for v in manifest["injected_issues"].values())
     expected = manifest["expected_rows"]
     for name in ("sales_orders.csv", "sales_order_parts.csv", "sales_order_services.csv"):
-        assert expected[name]["accepted"] == expected[name]["raw"]
+        assert expected[name]["accepted_rows"] == expected[name]["raw_rows"]
 
 
 def test_ten_times_rates_match(tmp_path):

@@ -796,14 +796,14 @@ def write_exports(out_dir=None, scale: str = "demo", seed: int = 42, rates: dict
     for k, type_name in enumerate(type_names):
         is_type = type_code == k
         by_type[type_name] = {
-            "raw": int(is_type.sum() + (type_code[dup_src] == k).sum()),
-            "accepted": int((is_type & accepted).sum()),
+            "raw_rows": int(is_type.sum() + (type_code[dup_src] == k).sum()),
+            "accepted_rows": int((is_type & accepted).sum()),
         }
     expected = {
-        CUSTOMERS_FILE: {"raw": files[CUSTOMERS_FILE][0], "accepted": files[CUSTOMERS_FILE][0], "rejected": {}},
+        CUSTOMERS_FILE: {"raw_rows": files[CUSTOMERS_FILE][0], "accepted_rows": files[CUSTOMERS_FILE][0], "rejected_by_reason": {}},
         ORDERS_FILE: {
-            "raw": files[ORDERS_FILE][0], "accepted": int(accepted.sum()),
-            "rejected": {i: counts[i][ORDERS_FILE] for i in DEFAULT_RATES
+            "raw_rows": files[ORDERS_FILE][0], "accepted_rows": int(accepted.sum()),
+            "rejected_by_reason": {i: counts[i][ORDERS_FILE] for i in DEFAULT_RATES
                          if i != "zero_quantity" and ISSUE_RULES[i]["action"] == "reject"},
             "by_order_type": by_type,
         },
@@ -812,7 +812,7 @@ def write_exports(out_dir=None, scale: str = "demo", seed: int = 42, rates: dict
         ok = np.ones(t.num_rows, bool)
         ok[zero_rows] = False
         expected[fname] = {
-            "raw": t.num_rows, "accepted": int(ok.sum()), "rejected": {"zero_quantity": len(zero_rows)},
+            "raw_rows": t.num_rows, "accepted_rows": int(ok.sum()), "rejected_by_reason": {"zero_quantity": len(zero_rows)},
             # lines whose order row is rejected (a cleaner enforcing the order FK drops these too)
             "lines_of_rejected_orders": int((ok & rejected_order[order_index]).sum()),
         }

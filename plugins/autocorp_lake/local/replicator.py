@@ -59,11 +59,11 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import fcntl
-import io
 import json
 import os
 import shutil
 import signal
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -490,7 +490,18 @@ class _LoadFileWriter:
         self.files: list[dict] = []
         self.rows = 0
 
-    def write_chunk(self, data: bytes, first_row: int, rows: int) -> None:
+    def convert_options(self) -> pacsv.ConvertOptions:
+        return pacsv.ConvertOptions(
+            column_types=self.data_schema,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,  # "" is an empty string, an empty field is NULL
+            null_values=[""],
+            true_values=["t"],
+            false_values=["f"],
+        )
+
+    def write_chunk(self, data: bytes, rows: int) -> None:
+        """psycopg path: parse a chunk of whole CSV rows, then write it."""
         parsed = pacsv.read_csv(
             pa.BufferReader(data),  # not a Python file: parsing must not need the GIL
             read_options=pacsv.ReadOptions(
@@ -498,35 +509,35 @@ class _LoadFileWriter:
             ),
             # a value with a line break is quoted; without any, the faster parser is exact
             parse_options=pacsv.ParseOptions(newlines_in_values=data.count(b"\n") != rows),
-            convert_options=pacsv.ConvertOptions(
-                column_types=self.data_schema,
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=False,
-                null_values=[""],
-                true_values=["t"],
-                false_values=["f"],
-            ),
+            convert_options=self.convert_options(),
         )
-        n = parsed.num_rows
-        if self.writer is not None and self.rows_in_file + n > self.max_rows:
-            self._close_file()
-        if self.writer is None:
-            self._open_file()
-        numbers = pa.array(np.arange(first_row, first_row + n, dtype=np.int64))
-        seq = pc.binary_join_element_wise(
-            self.prefix, pc.utf8_lpad(pc.cast(numbers, pa.string()), width=10, padding="0"), ""
-        )
-        arrays = [pa.repeat("I", n), pa.repeat(self.commit_ts, n)]
-        arrays += [parsed.column(i) for i in range(parsed.num_columns)]
-        arrays.append(seq)
-        self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
-        if os.environ.get("AUTOCORP_REPLICATOR_CRASH_AT") == "mid_load_file":
+        self.write_parsed(parsed)
+
+    def write_parsed(self, parsed: pa.Table | pa.RecordBatch) -> None:
+        """Add Op / dms_commit_ts / dms_change_seq and write; roll files at the row/byte caps."""
+        offset = 0
+        total = parsed.num_rows
+        while offset < total:
+            if self.writer is None:
+                self._open_file()
+            n = min(total - offset, self.max_rows - self.rows_in_file)
+            part = parsed.slice(offset, n)
+            first_row = self.rows + 1
+            numbers = pa.array(np.arange(first_row, first_row + n, dtype=np.int64))
+            seq = pc.binary_join_element_wise(
+                self.prefix, pc.utf8_lpad(pc.cast(numbers, pa.string()), width=10, padding="0"), ""
+            )
+            arrays = [pa.repeat("I", n), pa.repeat(self.commit_ts, n)]
+            arrays += [part.column(i) for i in range(part.num_columns)]
+            arrays.append(seq)
+            self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
             _crash_point("mid_load_file")
-        self.rows_in_file += n
-        self.bytes_in_file += len(data)
-        self.rows += n
-        if self.rows_in_file >= self.max_rows or self.bytes_in_file >= self.max_bytes:
-            self._close_file()
+            self.rows_in_file += n
+            self.bytes_in_file += part.nbytes
+            self.rows += n
+            offset += n
+            if self.rows_in_file >= self.max_rows or self.bytes_in_file >= self.max_bytes:
+                self._close_file()
 
     def _open_file(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -562,45 +573,120 @@ class _LoadFileWriter:
             self.writer = None
 
 
-def _copy_table(
-    conn: psycopg.Connection, table: str, columns: list[Column], prefix: str, commit_ts: str,
-    pool: concurrent.futures.ThreadPoolExecutor, chunk_rows: int = 65536,
-) -> _LoadFileWriter:
-    """COPY one table (CSV) and hand row chunks to a worker thread that writes the parquet."""
-    writer = _LoadFileWriter(table, columns, prefix, commit_ts)
+def copy_sql(table: str, columns: list[Column]) -> str:
     select = ", ".join(c.select for c in columns)
-    sql = (
+    return (
         f"copy (select {select} from {_quote(schema_name())}.{_quote(table)}) "
         "to stdout with (format csv)"
     )
-    chunk_rows = min(chunk_rows, writer.max_rows)
-    future: concurrent.futures.Future | None = None
-    next_row = 1
+
+
+def _psql() -> Path | None:
+    """psql reads COPY output in C (about 5x less client CPU than a Python loop over rows)."""
+    choice = os.environ.get("AUTOCORP_REPLICATOR_COPY_CLIENT", "psql")
+    if choice == "psycopg":
+        return None
+    if choice != "psql":
+        raise config.ConfigError(f"AUTOCORP_REPLICATOR_COPY_CLIENT={choice!r}: use psql or psycopg")
+    from autocorp_lake.local.services import PG_BIN
+
+    path = Path(os.environ.get("AUTOCORP_PSQL", PG_BIN / "psql"))
+    return path if path.exists() else shutil.which("psql") and Path(shutil.which("psql"))
+
+
+def _copy_table(
+    conn: psycopg.Connection, table: str, columns: list[Column], prefix: str, commit_ts: str,
+    snapshot: str | None = None,
+) -> _LoadFileWriter:
+    """COPY one table (CSV, inside the snapshot) into LOAD files.
+
+    With psql (the default): `psql` runs BEGIN REPEATABLE READ; SET TRANSACTION SNAPSHOT; COPY
+    ... TO STDOUT and pyarrow's streaming CSV reader parses its output in C++ threads while this
+    thread writes parquet. Without psql: psycopg reads the rows and a worker thread parses them.
+    `conn` must already be inside the snapshot transaction (used by the psycopg path).
+    """
+    writer = _LoadFileWriter(table, columns, prefix, commit_ts)
+    psql = _psql()
     try:
-        with conn.cursor() as cur, cur.copy(sql) as copy:
-            buffer: list = []
-            for row in copy:
-                buffer.append(bytes(row))  # bytes: a memoryview would pin its libpq result
-                if len(buffer) >= chunk_rows:
-                    data = b"".join(buffer)
-                    buffer = []
-                    if future is not None:
-                        future.result()
-                    future = pool.submit(writer.write_chunk, data, next_row, chunk_rows)
-                    next_row += chunk_rows
-            if future is not None:
-                future.result()
-                future = None
-            if buffer:
-                writer.write_chunk(b"".join(buffer), next_row, len(buffer))
+        if psql is not None:
+            _copy_with_psql(psql, writer, copy_sql(table, columns), snapshot)
+        else:
+            _copy_with_psycopg(conn, writer, copy_sql(table, columns))
         writer.finish()
     except BaseException:
-        if future is not None:
-            with contextlib.suppress(BaseException):
-                future.result()
         writer.abort()
         raise
     return writer
+
+
+def _copy_with_psql(psql: Path, writer: _LoadFileWriter, sql: str, snapshot: str | None) -> None:
+    settings = config.postgres()
+    env = {**os.environ, "PGCONNECT_TIMEOUT": "10", "PGAPPNAME": "autocorp-replicator"}
+    if settings.password:
+        env["PGPASSWORD"] = settings.password  # never on the command line
+    command = [
+        str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+        "-h", settings.host, "-p", str(settings.port), "-U", settings.user, "-d", settings.source_db,
+        "-c", "set timezone = 'UTC'", "-c", "set datestyle = 'ISO, YMD'",
+        "-c", "set extra_float_digits = 3",
+        "-c", "begin isolation level repeatable read read only",
+    ]
+    if snapshot:
+        command += ["-c", f"set transaction snapshot '{snapshot}'"]
+    command += ["-c", sql]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        reader = pacsv.open_csv(
+            pa.PythonFile(process.stdout, mode="r"),
+            read_options=pacsv.ReadOptions(column_names=writer.data_schema.names, block_size=8 << 20),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=writer.convert_options(),
+        )
+        for batch in reader:
+            writer.write_parsed(batch)
+    except pa.ArrowInvalid as exc:
+        process.kill()
+        process.wait()
+        error = process.stderr.read().decode(errors="replace").strip()
+        if error:
+            raise ReplicatorError(f"COPY of {writer.table} failed: {error}") from exc
+        raise ReplicatorError(f"cannot parse the COPY output of {writer.table}: {exc}") from exc
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        process.stdout.close()
+    error = process.stderr.read().decode(errors="replace").strip()
+    if process.wait() != 0:
+        raise ReplicatorError(f"COPY of {writer.table} with psql failed: {error}")
+
+
+def _copy_with_psycopg(conn: psycopg.Connection, writer: _LoadFileWriter, sql: str,
+                       chunk_rows: int = 65536) -> None:
+    chunk_rows = min(chunk_rows, writer.max_rows)
+    future: concurrent.futures.Future | None = None
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        try:
+            with conn.cursor() as cur, cur.copy(sql) as copy:
+                buffer: list = []
+                for row in copy:
+                    buffer.append(bytes(row))  # bytes: a memoryview would pin its libpq result
+                    if len(buffer) >= chunk_rows:
+                        data = b"".join(buffer)
+                        buffer = []
+                        if future is not None:
+                            future.result()
+                        future = pool.submit(writer.write_chunk, data, chunk_rows)
+                if future is not None:
+                    future.result()
+                    future = None
+                if buffer:
+                    writer.write_chunk(b"".join(buffer), len(buffer))
+        finally:
+            if future is not None:
+                with contextlib.suppress(BaseException):
+                    future.result()
 
 
 def _drop_slot_if_exists(conn: psycopg.Connection) -> None:
@@ -657,13 +743,12 @@ def full_load(log: Callable = print, reset: bool = False) -> dict:
                     )
                 prefix = f"{lsn_to_int(consistent):016X}"
                 report = []
-                with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                    for table in tables:
-                        t0 = time.monotonic()
-                        writer = _copy_table(conn, table, columns[table], prefix, _now_text(), pool)
-                        report.append({"table": table, "rows": writer.rows, "files": writer.files})
-                        log(f"full load {table}: {writer.rows} rows, {len(writer.files)} file(s) "
-                            f"in {time.monotonic() - t0:.2f} s")
+                for table in tables:
+                    t0 = time.monotonic()
+                    writer = _copy_table(conn, table, columns[table], prefix, _now_text(), snapshot)
+                    report.append({"table": table, "rows": writer.rows, "files": writer.files})
+                    log(f"full load {table}: {writer.rows} rows, {len(writer.files)} file(s) "
+                        f"in {time.monotonic() - t0:.2f} s")
                 conn.execute("commit")
             finally:
                 repl.close()
