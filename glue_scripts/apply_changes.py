@@ -6,7 +6,7 @@ column and the delete flag, and writes the batch to `staged/<table>/<run_id>/` (
 `_batch.json` manifest for the quality gate and the promote step.
 
 Arguments (`--name value`):
-  --table       registry table name (required)
+  --table       registry table name (required; --name is accepted too)
   --registry    path or s3:// URI of include/tables.yaml (default: the local repo's)
   --lake_root   s3://bucket or a local folder (default: the local target's lake)
   --run_id      batch id, the staged folder name (default: a UTC timestamp)
@@ -192,11 +192,13 @@ def _read_with_bookmark(context, spark, lake_root: str, spec: dict, table: str):
 def main(argv: Sequence[str] | None = None) -> dict:
     args = glue_compat.parse_args(
         argv,
-        required=["table"],
-        optional={"registry": None, "lake_root": None, "run_id": None, "JOB_NAME": "apply_changes",
+        required=[],
+        optional={"table": None, "name": None, "kind": "table", "registry": None, "lake_root": None, "run_id": None, "JOB_NAME": "apply_changes",
                   "use_bookmarks": "true"},
     )
-    table = args["table"]
+    table = args["table"] or args["name"]
+    if not table:
+        raise glue_compat.ArgumentError("missing argument --table (a registry table, e.g. customers)")
     lake_root = (args["lake_root"] or glue_compat.default_lake_root()).rstrip("/")
     spec = glue_compat.load_table_spec(args["registry"] or glue_compat.default_registry(), table)
     run_id = safe_run_id(args["run_id"] or default_run_id())

@@ -212,6 +212,23 @@ def _parse_timestamp(text: Column) -> Column:
     return F.when(_is_valid_timestamp(text), F.regexp_replace(text, "T", " ").cast("timestamp"))
 
 
+def reason_codes(feed: str) -> list[str]:
+    """Every reject reason the cleaner can give for a feed, in rule order."""
+    columns = FEED_COLUMNS[feed]
+    names = {c[0] for c in columns}
+    key = {"customers": "customer_id", "sales_orders": "order_id"}.get(feed, "line_item_id")
+    codes = [f"missing_{c}" for c, _, required in columns if required]
+    codes += ["malformed_date" if c == WINDOW_COLUMN else f"malformed_{c}" for c, kind, _ in columns
+              if kind in ("int", "amount", "timestamp")]
+    if WINDOW_COLUMN in names:
+        codes += ["order_date_before_window", "order_date_after_window"]
+    if any(kind == "amount" for _, kind, _ in columns):
+        codes.append("negative_amount")
+    if "quantity" in names:
+        codes += ["zero_quantity", "negative_quantity"]
+    return codes + [f"duplicate_{key}"]
+
+
 def classify(df: DataFrame, feed: str, key: str, window: tuple[dt.date, dt.date]) -> DataFrame:
     """Add the repaired text of every rule column (`_v_<col>`) and `reject_reason` (null = accepted)."""
     columns = FEED_COLUMNS[feed]

@@ -11,8 +11,10 @@ Idempotent: each Hudi commit carries the batch id in its metadata, and a batch a
 checkpoint or on the timeline is not written again (no new commit, no changed value).
 
 Arguments (`--name value`):
-  --table             registry table name (required)
-  --run_id            the staged batch (`staged/<table>/<run_id>/`) (required)
+  --table             registry table name (or --kind table --name T)
+  --kind feed --name F   a CSV feed's batch instead (`staged/feed_<F>/<run_id>/`, written by
+                      clean_feed; Hudi table = the feed's curated_table, layout from _batch.json)
+  --run_id            the staged batch (`staged/<zone>/<run_id>/`) (required)
   --registry          path or s3:// URI of include/tables.yaml (default: the local repo's)
   --lake_root         s3://bucket or a local folder (default: the local target's lake)
   --catalog_database  database of the meta sync (default autocorp_curated)
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from typing import Sequence
 
@@ -87,6 +90,8 @@ def hudi_options(spec: dict, operation: str, batch_id: str, database: str = "aut
         "hoodie.insert.shuffle.parallelism": "4",
         "hoodie.bulkinsert.shuffle.parallelism": "4",
         "hoodie.delete.shuffle.parallelism": "4",
+        # the metadata table saves S3 listings; AUTOCORP_HUDI_METADATA=false turns it off
+        "hoodie.metadata.enable": os.environ.get("AUTOCORP_HUDI_METADATA", "true"),
         "hoodie.datasource.write.commitmeta.key.prefix": "_",
         BATCH_META_KEY: batch_id,
     }
@@ -159,58 +164,82 @@ def table_columns(spark, path: str) -> list[str] | None:
 
 def rows_to_write(df: DataFrame, operation: str) -> DataFrame:
     """bulk_insert writes no deletes (a first load has nothing to delete)."""
-    if operation == "bulk_insert":
+    if operation == "bulk_insert" and DELETE_FLAG in df.columns:
         return df.where(~F.col(DELETE_FLAG))
     return df
 
 
-def advance_checkpoint(lake_root: str, table: str, manifest: dict, instant: str | None) -> dict:
+def advance_checkpoint(lake_root: str, zone: str, manifest: dict, instant: str | None) -> dict:
+    """Append the batch's files and id to the checkpoint of the zone (table, or feed_<feed>)."""
     from apply_changes import checkpoint_key, read_checkpoint
 
-    checkpoint = read_checkpoint(lake_root, table)
+    checkpoint = read_checkpoint(lake_root, zone)
     known = set(checkpoint["files"])
-    checkpoint["files"] += [f for f in manifest["files"] if f not in known]
+    checkpoint["files"] += [f for f in manifest.get("files", []) if f not in known]
     if manifest["run_id"] not in checkpoint["batches"]:
         checkpoint["batches"].append(manifest["run_id"])
     checkpoint["last_instant"] = instant or checkpoint.get("last_instant")
     checkpoint["updated_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
-    glue_compat.write_text(glue_compat.join(lake_root, checkpoint_key(table)), json.dumps(checkpoint, indent=2))
+    glue_compat.write_text(glue_compat.join(lake_root, checkpoint_key(zone)), json.dumps(checkpoint, indent=2))
     return checkpoint
+
+
+def feed_spec(manifest: dict) -> dict:
+    """A CSV feed's batch carries its Hudi layout in _batch.json (written by clean_feed)."""
+    return {
+        "name": manifest["curated_table"],
+        "primary_key": list(manifest["primary_key"]),
+        "ordering_field": manifest["ordering_field"],
+        "partition": manifest.get("partition"),
+        "hudi_table_type": manifest.get("hudi_table_type", "COPY_ON_WRITE"),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
     args = glue_compat.parse_args(
         argv,
-        required=["table", "run_id"],
-        optional={"registry": None, "lake_root": None, "catalog_database": "autocorp_curated",
-                  "hive_sync": "true", "JOB_NAME": "promote"},
+        required=["run_id"],
+        optional={"table": None, "kind": None, "name": None, "feed": None, "registry": None,
+                  "lake_root": None, "catalog_database": "autocorp_curated", "hive_sync": "true",
+                  "JOB_NAME": "promote"},
     )
-    from apply_changes import hudi_table_exists, read_checkpoint, safe_run_id, staged_prefix
+    from apply_changes import hudi_table_exists, read_checkpoint, safe_run_id
 
-    table = args["table"]
+    kind = args["kind"] or ("feed" if args["feed"] else "table")
+    name = args[kind] if kind in ("table", "feed") and args.get(kind) else args["name"]
+    if kind not in ("table", "feed") or not name:
+        raise glue_compat.ArgumentError("pass --table T (database table) or --kind feed --name F (CSV feed)")
+    zone = name if kind == "table" else f"feed_{name}"
     run_id = safe_run_id(args["run_id"])
     lake_root = (args["lake_root"] or glue_compat.default_lake_root()).rstrip("/")
-    spec = glue_compat.load_table_spec(args["registry"] or glue_compat.default_registry(), table)
-    staged_uri = glue_compat.join(lake_root, staged_prefix(table, run_id))
+    staged_uri = glue_compat.join(lake_root, "staged", zone, run_id)
     manifest_uri = glue_compat.join(staged_uri, "_batch.json")
     if not glue_compat.exists(manifest_uri):
+        job_name = "apply_changes" if kind == "table" else "clean_feed"
         raise FileNotFoundError(
-            f"no staged batch at {manifest_uri}; run apply_changes --table {table} --run_id {run_id} first"
+            f"no staged batch at {manifest_uri}; run {job_name} for {name} with --run_id {run_id} first"
         )
     manifest = json.loads(glue_compat.read_text(manifest_uri))
-    result = {"table": table, "run_id": run_id, "rows": manifest["rows"], "written": False,
-              "operation": None, "instant": None}
+    manifest.setdefault("run_id", run_id)
+    if kind == "table":
+        spec = glue_compat.load_table_spec(args["registry"] or glue_compat.default_registry(), name)
+    else:
+        spec = feed_spec(manifest)
+    table = spec["name"]
+    result = {"table": table, "kind": kind, "name": name, "run_id": run_id,
+              "rows": int(manifest.get("rows") or 0), "counts": manifest.get("counts"),
+              "written": False, "operation": None, "instant": None}
 
-    if run_id in read_checkpoint(lake_root, table)["batches"]:
+    if run_id in read_checkpoint(lake_root, zone)["batches"]:
         result["skipped"] = "batch already promoted (checkpoint)"
         return result
     instant = batch_on_timeline(lake_root, table, run_id)
     if instant:  # written before, checkpoint not advanced: advance it now, write nothing
-        advance_checkpoint(lake_root, table, manifest, instant)
+        advance_checkpoint(lake_root, zone, manifest, instant)
         result.update(skipped="batch already on the Hudi timeline", instant=instant)
         return result
-    if not manifest["rows"]:
-        advance_checkpoint(lake_root, table, manifest, None)
+    if not result["rows"]:
+        advance_checkpoint(lake_root, zone, manifest, None)
         result["skipped"] = "empty batch"
         return result
 
@@ -220,7 +249,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     job.init(args["JOB_NAME"], args)
 
     exists = hudi_table_exists(lake_root, table)
-    operation = "bulk_insert" if manifest["mode"] == "bulk_insert" and not exists else "upsert"
+    first = manifest.get("mode") == "bulk_insert" or kind == "feed"
+    operation = "bulk_insert" if first and not exists else "upsert"
     df = rows_to_write(spark.read.parquet(staged_uri), operation)
     if exists:
         df = align_to_table(df, table_columns(spark, hudi_path(lake_root, table)))
@@ -234,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
             f"the Hudi write of {table} batch {run_id} left no completed commit on "
             f"{hudi_path(lake_root, table)}/.hoodie; the checkpoint was not advanced, rerun promote"
         )
-    advance_checkpoint(lake_root, table, manifest, instant)
+    advance_checkpoint(lake_root, zone, manifest, instant)
     job.commit()
     result.update(written=True, operation=operation, instant=instant)
     return result

@@ -32,6 +32,30 @@ def land_exports(tmp_path: Path, multiplier: float) -> tuple[Path, dict]:
     return lake, manifest
 
 
+def _expected(manifest: dict, file: str) -> tuple[int, int, dict]:
+    """(raw, accepted, rejected per reason) of a file in the manifest (either key spelling)."""
+    item = manifest["expected_rows"][file]
+    raw = item.get("raw_rows", item.get("raw"))
+    accepted = item.get("accepted_rows", item.get("accepted"))
+    rejected = item.get("rejected_by_reason", item.get("rejected")) or {}
+    return raw, accepted, {reason: count for reason, count in rejected.items() if count}
+
+
+def test_reason_codes_agree_with_the_generator():
+    import clean_feed
+    from autocorp_lake.local import generator
+
+    by_file = {file: feed for feed, file in FEEDS.items()}
+    for issue, rule in generator.ISSUE_RULES.items():
+        files = rule.get("files") or ([rule["file"]] if isinstance(rule["file"], str) else rule["file"])
+        for file in files:
+            codes = clean_feed.reason_codes(by_file[file])
+            if rule["action"] == "reject":
+                assert rule["reason"] in codes, (issue, file)
+            else:  # repaired or kept: never a reject reason of the cleaner
+                assert issue not in codes, (issue, file)
+
+
 @pytest.mark.parametrize("multiplier", [1.0, 10.0], ids=["default_rates", "10x_rates"])
 def test_rejects_equal_the_manifest(spark, tmp_path, multiplier):
     import clean_feed
@@ -43,16 +67,15 @@ def test_rejects_equal_the_manifest(spark, tmp_path, multiplier):
     for feed, file in FEEDS.items():
         summary = clean_feed.main(["--kind", "feed", "--name", feed, "--run_id", "run_1",
                                    "--lake_root", str(lake), "--registry", registry])
-        expected = manifest["expected_rows"][file]
-        want = {reason: count for reason, count in expected["rejected"].items() if count}
+        raw, accepted, want = _expected(manifest, file)
         assert summary["rejected_by_reason"] == want, feed
-        assert summary["input_rows"] == expected["raw"] == manifest["files"][file]["rows"]
-        assert summary["accepted"] == expected["accepted"]
+        assert summary["input_rows"] == raw == manifest["files"][file]["rows"]
+        assert summary["accepted"] == accepted
         assert summary["accepted"] + summary["rejected"] == summary["input_rows"]
         on_disk = json.loads((lake / f"logs/quality/feed_{feed}/run_1/rejects_summary.json").read_text())
         assert on_disk["rejected_by_reason"] == want
         staged = spark.read.parquet(str(lake / f"staged/feed_{feed}/run_1"))
-        assert staged.count() == expected["accepted"]
+        assert staged.count() == accepted
         if summary["rejected"]:
             rejects = spark.read.parquet(str(lake / f"quarantine/feed_{feed}/run_1/rejects"))
             by_reason = {r["reject_reason"]: r["count"] for r in rejects.groupBy("reject_reason").count().collect()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import threading
 import time
@@ -132,7 +134,9 @@ def all_seqs(table: str) -> list[str]:
 # --------------------------------------------------------------------------- tests
 
 
-def test_full_load_follows_the_contract(source_db, lake, monkeypatch):
+@pytest.mark.parametrize("client", ["psql", "psycopg"])
+def test_full_load_follows_the_contract(source_db, lake, monkeypatch, client):
+    monkeypatch.setenv("AUTOCORP_REPLICATOR_COPY_CLIENT", client)
     monkeypatch.setenv("AUTOCORP_REPLICATOR_FILE_ROWS", "2")  # cap -> several LOAD files
     with source_db.connect() as conn:
         seed_small(conn)
@@ -321,6 +325,45 @@ def test_source_down_fails_clearly_without_files(source_db, lake, monkeypatch):
     assert not [p for p in lake.rglob("*") if p.is_file() and p.name != "lock"]
 
 
+def test_source_down_during_cdc_writes_nothing(source_db, lake, monkeypatch):
+    import socket
+
+    with source_db.connect() as conn:
+        seed_small(conn)
+        replicator.full_load(log=lambda *a: None)
+        conn.execute("update customers set city = 'Pending' where customer_id = 1")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    real_port = os.environ["AUTOCORP_PG_PORT"]
+    monkeypatch.setenv("AUTOCORP_PG_PORT", str(port))
+    with pytest.raises(replicator.SourceUnavailable, match=f"127.0.0.1:{port}"):
+        replicator.capture_batch(log=lambda *a: None)
+    assert not (lake / "raw/database/cdc").exists()
+    monkeypatch.setenv("AUTOCORP_PG_PORT", real_port)  # back up: the change is still there
+    assert replicator.capture_batch(log=lambda *a: None)["changes"] == 1
+
+
+def test_type_mapping_and_money_parsing():
+    col = replicator._column
+    assert col("a", "numeric", "numeric(12,2)", (12 << 16 | 2) + 4).arrow == pa.decimal128(12, 2)
+    assert col("a", "money", "money", -1).arrow == pa.decimal128(19, 2)
+    assert col("a", "money", "money", -1).select == '"a"::numeric(19,2)'
+    assert col("a", "int4", "integer", -1).arrow == pa.int32()
+    assert col("a", "int8", "bigint", -1).arrow == pa.int64()
+    assert col("a", "bool", "boolean", -1).arrow == pa.bool_()
+    assert col("a", "date", "date", -1).arrow == pa.date32()
+    assert col("a", "timestamp", "timestamp without time zone", -1).arrow == pa.timestamp("us")
+    assert col("a", "varchar", "character varying(50)", 54).arrow == pa.string()
+    assert col("a", "text", "text", -1).arrow == pa.string()
+    for text, value in [("$1,234.56", "1234.56"), ("-$1,234.56", "-1234.56"), ("($5.00)", "-5.00"),
+                        ("$0.00", "0.00"), ("$92,233,720,368,547,758.07", "92233720368547758.07")]:
+        assert replicator._parse_money(text) == Decimal(value)
+    assert replicator._parse_money(None) is None
+    assert replicator.change_seq(0x1_0000_00FF, 7) == "00000001000000FF0000000007"
+    assert replicator.int_to_lsn(replicator.lsn_to_int("16/B374D848")) == "16/B374D848"
+
+
 def test_replicate_follow_and_status(source_db, lake):
     quiet = lambda *a: None  # noqa: E731
     with source_db.connect() as conn:
@@ -349,7 +392,79 @@ def test_replicate_follow_and_status(source_db, lake):
         report = replicator.replicate(log=quiet)
         assert {r["table"]: r for r in report["tables"]}["customers"]["cdc_deletes"] == 1
         status = replicator.status()
-        assert status["slot_exists"] and status["full_load_done"]
+        assert status["slot_exists"] and status["slot"] == "autocorp_lake" and status["full_load_done"]
         assert status["confirmed_lsn"] == status["last_lsn_written"]
         assert status["files"]["customers"] == {"load": 1, "cdc": 2}
         assert status["lag_bytes"] is not None
+
+        # what apply_changes has not processed yet (its checkpoint lists the processed files)
+        assert replicator.has_unprocessed_cdc_files()
+        checkpoints = lake / "staged" / "_checkpoints"
+        checkpoints.mkdir(parents=True)
+        for table in config.registry().table_names:
+            files = [str(p.relative_to(lake)) for p in replicator.data_files(table)]
+            (checkpoints / f"{table}.json").write_text(json.dumps({"files": files}))
+        assert not replicator.has_unprocessed_cdc_files()
+        conn.execute("delete from service where serviceid = 'SVC-3'")
+        replicator.capture_batch(log=quiet)
+        assert replicator.has_unprocessed_cdc_files() and replicator.has_unprocessed_cdc_files("service")
+        assert not replicator.has_unprocessed_cdc_files("customers")
+
+        with source_db.connect() as admin:
+            admin.execute("select pg_drop_replication_slot('autocorp_lake')")
+        assert replicator.status()["slot"] is None
+
+
+def test_empty_source_full_load_then_cdc(source_db, lake):
+    quiet = lambda *a: None  # noqa: E731
+    with source_db.connect() as conn:
+        report = replicator.replicate(log=quiet)
+        assert all(r["full_load_rows"] == 0 and r["files"] == 0 for r in report["tables"])
+        assert not list(lake.rglob("LOAD*.parquet"))  # as DMS: no file for an empty table
+        seed_small(conn)
+        report = replicator.replicate(log=quiet)
+        assert {r["table"]: r for r in report["tables"]}["customers"]["cdc_inserts"] == 5
+        assert_replay_equals_source(conn)
+
+
+def test_handoff_under_concurrent_writes_has_no_gap_and_no_overlap(source_db, lake):
+    """Writes keep committing while the slot is created and the tables are copied."""
+    quiet = lambda *a: None  # noqa: E731
+    with source_db.connect() as conn:
+        seed_small(conn)
+    stop = threading.Event()
+    written = {"n": 0}
+
+    def writer() -> None:
+        with source_db.connect() as wconn:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                with wconn.transaction():
+                    wconn.execute(
+                        "insert into customers (first_name, last_name, email) values ('W', %s, %s)",
+                        (str(i), f"w{i}@x"),
+                    )
+                    wconn.execute("update customers set city = %s where customer_id = %s", (f"c{i}", i % 5 + 1))
+                written["n"] = i
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        while written["n"] < 20:
+            time.sleep(0.01)
+        replicator.full_load(log=quiet)
+        mark = written["n"]
+        while written["n"] < mark + 20:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        thread.join(10)
+    replicator.capture_batch(log=quiet)
+    with source_db.connect() as conn:
+        assert_replay_equals_source(conn)
+    rows = replicator.read_changes("customers").to_pylist()
+    inserted = [r["email"] for r in rows if r["Op"] == "I" and r["email"].startswith("w")]
+    assert len(inserted) == len(set(inserted)) == written["n"]  # each insert exactly once
+    seqs = [r["dms_change_seq"] for r in rows]
+    assert len(seqs) == len(set(seqs))

@@ -13,7 +13,10 @@ import pytest
 from autocorp_lake import config
 from autocorp_lake.local import replicator
 
-from test_replicator import assert_replay_equals_source, lake, seed_small  # noqa: F401
+try:
+    from test_replicator import assert_replay_equals_source, lake, seed_small  # noqa: F401
+except ImportError:  # tests/ laid out as packages
+    from tests.integration.test_replicator import assert_replay_equals_source, lake, seed_small  # noqa: F401
 
 pytestmark = pytest.mark.integration
 

@@ -46,11 +46,16 @@ slot is not advanced past it, and `TruncateNotReplicated` names the table and th
 Test-only hook: AUTOCORP_REPLICATOR_CRASH_AT=mid_file|before_rename|after_files|after_state
 SIGKILLs the process at that point of a CDC batch (mid_load_file: during a full-load file).
 
+Full-load speed: `psql` (C) runs the COPY inside the imported snapshot and pyarrow's streaming CSV
+reader parses its output in C++ threads while parquet is written here; no Python loop per row
+(AUTOCORP_REPLICATOR_COPY_CLIENT=psycopg reads the COPY with psycopg instead).
+
 Settings (env): AUTOCORP_REPLICATOR_FILE_ROWS (rows per LOAD file, default 1,000,000),
-AUTOCORP_REPLICATOR_FILE_BYTES (text bytes per LOAD file, default 512 MB),
+AUTOCORP_REPLICATOR_FILE_BYTES (Arrow bytes per LOAD file, default 512 MB),
 AUTOCORP_REPLICATOR_BATCH_CHANGES (max changes peeked per CDC batch, default 200,000),
 AUTOCORP_REPLICATOR_RETRIES (connection attempts, default 5), AUTOCORP_REPLICATOR_RETRY_WAIT
-(first backoff in seconds, default 0.5, doubling).
+(first backoff in seconds, default 0.5, doubling), AUTOCORP_REPLICATOR_SLOT (slot name, default
+autocorp_lake), AUTOCORP_REPLICATOR_COPY_CLIENT (psql | psycopg).
 """
 
 from __future__ import annotations
@@ -88,6 +93,9 @@ TMP_SUFFIX = ".inprogress"
 META_COLUMNS = ("Op", "dms_commit_ts", "dms_change_seq")
 TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 STATE_VERSION = 1
+
+
+REBUILD_HINT = "`autocorp-lake run autocorp_bootstrap --conf '{\"reset\": true}'`"
 
 
 class ReplicatorError(ServiceError):
@@ -190,12 +198,13 @@ def _tmp_name(final: Path) -> Path:
 
 def _write_bytes_durably(path: Path, data: bytes, crash_mid: str | None = None) -> None:
     with open(path, "wb") as handle:
-        if crash_mid:
-            handle.write(data[: len(data) // 2])
+        view = memoryview(data)
+        if crash_mid and os.environ.get("AUTOCORP_REPLICATOR_CRASH_AT") == crash_mid:
+            handle.write(view[: len(data) // 2])
             handle.flush()
             os.fsync(handle.fileno())
             _crash_point(crash_mid)
-        handle.write(data)
+        handle.write(view)
         handle.flush()
         os.fsync(handle.fileno())
 
@@ -645,6 +654,8 @@ def _copy_with_psql(psql: Path, writer: _LoadFileWriter, sql: str, snapshot: str
         for batch in reader:
             writer.write_parsed(batch)
     except pa.ArrowInvalid as exc:
+        if "Empty CSV file" in str(exc) and process.wait() == 0:
+            return  # an empty table: no LOAD file (as DMS)
         process.kill()
         process.wait()
         error = process.stderr.read().decode(errors="replace").strip()
@@ -716,7 +727,7 @@ def full_load(log: Callable = print, reset: bool = False) -> dict:
                 f"the full load is already done (consistent point "
                 f"{state['full_load']['consistent_lsn']}); CDC continues with `autocorp-lake "
                 f"replicate`. To start over, call full_load(reset=True) (drops the slot and the "
-                f"raw/database files) or run `autocorp-lake run autocorp_bootstrap`"
+                f"raw/database files) or run {REBUILD_HINT}"
             )
         conn = _connect(log=log)  # fails cleanly (no files) if the source is down
         tables = [t.name for t in config.registry().tables]
@@ -950,7 +961,7 @@ def _capture(conn: psycopg.Connection, state: dict, log: Callable) -> dict:
     if slot_lsn is None:
         raise ReplicatorError(
             f"replication slot {slot_name()} does not exist (dropped?) while the lake has a full load: "
-            "changes since may be lost; rebuild the lake with `autocorp-lake run autocorp_bootstrap`"
+            f"changes since may be lost; rebuild the lake with {REBUILD_HINT}"
         )
     if slot_lsn < last_lsn:  # a crash after the state commit, before the slot advance
         _advance(conn, last_lsn)
@@ -979,6 +990,12 @@ def _capture(conn: psycopg.Connection, state: dict, log: Callable) -> dict:
         if per_table:
             now, batch = _batch_name(state.get("last_batch", ""))
             columns = table_columns(conn, per_table)
+            gone = [t for t in per_table if t not in columns]
+            if gone:
+                raise ReplicatorError(
+                    f"changes of {', '.join(gone)} are in the slot but the table is gone from the "
+                    f"catalog (dropped?); rebuild the lake with {REBUILD_HINT}"
+                )
             try:
                 for table, changes in per_table.items():
                     directory = cdc_dir(table) / now.strftime("%Y/%m/%d")
@@ -1039,7 +1056,7 @@ def _capture(conn: psycopg.Connection, state: dict, log: Callable) -> dict:
             f"TRUNCATE of {names} is not replicated (transaction {refused.xid}, committed "
             f"{_commit_ts_text(refused.timestamp)}): the lake cannot express it as row changes. "
             f"Changes before it are written; the slot stays before it. Rebuild the lake with "
-            f"`autocorp-lake run autocorp_bootstrap` (full load with reset)."
+            f"{REBUILD_HINT} (new slot, raw/database loaded again, curated tables rebuilt)."
         )
     return report
 
@@ -1153,6 +1170,21 @@ def rebuild(table: str) -> list[dict]:
     return [image[k] for k in sorted(image)]
 
 
+def has_unprocessed_cdc_files(table: str | None = None) -> bool:
+    """Whether raw files (LOAD or CDC) exist that the apply_changes job has not processed yet.
+
+    "Processed" is the job's committed checkpoint `staged/_checkpoints/<table>.json` (its
+    "files": keys relative to the lake root, advanced by promote after the Hudi commit).
+    """
+    root = config.lake_root()
+    for name in [table] if table else config.registry().table_names:
+        checkpoint = root / "staged" / "_checkpoints" / f"{name}.json"
+        done = set(json.loads(checkpoint.read_text()).get("files", [])) if checkpoint.exists() else set()
+        if any(str(p.relative_to(root)) not in done for p in data_files(name)):
+            return True
+    return False
+
+
 def status() -> dict:
     """Slot, confirmed LSN, lag in bytes, files in the lake."""
     state = _load_state()
@@ -1162,7 +1194,8 @@ def status() -> dict:
         for t in config.registry().table_names
     }
     result: dict[str, Any] = {
-        "slot": slot_name(),
+        "slot": None,  # the slot's name when it exists in the source, else None
+        "slot_name": slot_name(),
         "full_load_done": bool(state.get("full_load", {}).get("done")),
         "consistent_lsn": state.get("full_load", {}).get("consistent_lsn"),
         "last_lsn_written": state.get("last_lsn"),
@@ -1187,5 +1220,6 @@ def status() -> dict:
         return result
     result["slot_exists"] = row is not None
     if row:
+        result["slot"] = slot_name()
         result["confirmed_lsn"], result["lag_bytes"], result["slot_active"] = row
     return result

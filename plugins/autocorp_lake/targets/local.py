@@ -19,30 +19,43 @@ GLUE_SCRIPTS = {
 }
 
 
-def _start_replication() -> dict:
+def _start_replication(**context) -> dict:
+    """Full load once; `--conf '{"reset": true}'` rebuilds the lake's database tables from a new
+    snapshot (the way out after a TRUNCATE in the source)."""
     from autocorp_lake.local import replicator
 
-    if replicator.status().get("full_load_done"):
+    reset = bool((context.get("dag_run").conf or {}).get("reset")) if context.get("dag_run") else False
+    if replicator.status().get("full_load_done") and not reset:
         return {"skipped": "full load already done; CDC continues from the slot"}
-    return replicator.full_load()
+    if reset:
+        _forget_database_tables()
+    return replicator.full_load(reset=reset)
+
+
+def _forget_database_tables() -> None:
+    """A new full load reuses the LOAD file names: drop the checkpoints, staged batches and
+    curated tables built from the old ones, so the bootstrap rebuilds them."""
+    import shutil
+
+    root = config.lake_root()
+    for table in config.registry().table_names:
+        (root / "staged" / "_checkpoints" / f"{table}.json").unlink(missing_ok=True)
+        shutil.rmtree(root / "staged" / table, ignore_errors=True)
+        shutil.rmtree(root / "curated" / "hudi" / table, ignore_errors=True)
 
 
 def _verify_full_load() -> dict:
-    """The local twin of the DMS full-load sensor: every registry table has its LOAD files and
-    the replication slot holds the CDC position."""
+    """The local twin of the DMS full-load sensor: the full load finished for every registry
+    table and the replication slot holds the CDC position."""
     from autocorp_lake.local import replicator
 
     state = replicator.status()
-    missing = [
-        t for t in config.registry().table_names
-        if not (config.lake_root() / "raw/database/public" / t / "LOAD00000001.parquet").exists()
-    ]
-    if missing or not state.get("slot"):
+    if not state.get("full_load_done") or not state.get("slot"):
         raise RuntimeError(
-            f"full load incomplete: tables without LOAD files {missing}, slot {state.get('slot')!r}; "
-            "run `autocorp-lake replicate` or rerun autocorp_bootstrap"
+            f"full load incomplete (done={state.get('full_load_done')}, slot={state.get('slot')!r}); "
+            "rerun autocorp_bootstrap (autocorp-lake run autocorp_bootstrap)"
         )
-    return state
+    return {"slot": state["slot"], "files": state.get("files")}
 
 
 def _check_replication() -> dict:

@@ -1,0 +1,96 @@
+"""Pure transforms of glue_scripts/apply_changes.py on small DataFrames (the shared SparkSession)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "glue_scripts"))
+
+import apply_changes as ac  # noqa: E402
+
+pytestmark = pytest.mark.spark
+
+COLUMNS = ["Op", "dms_commit_ts", "order_id", "order_date", "total", "dms_change_seq"]
+SPEC = {
+    "name": "sales_order",
+    "primary_key": ["order_id"],
+    "ordering_field": "dms_change_seq",
+    "partition": {"source_column": "order_date", "granularity": "month", "field": "order_month"},
+    "hudi_table_type": "MERGE_ON_READ",
+}
+
+
+def frame(spark, rows):
+    data = [
+        (op, "2024-06-01 00:00:00.000000", key, dt.datetime(2024, month, 3, 4, 5, 6, 7),
+         Decimal(total), f"{seq:020d}")
+        for op, key, month, total, seq in rows
+    ]
+    schema = ("Op string, dms_commit_ts string, order_id int, order_date timestamp, "
+              "total decimal(12,2), dms_change_seq string")
+    return spark.createDataFrame(data, schema)
+
+
+def result(spark, rows):
+    out = ac.prepare_batch(frame(spark, rows), SPEC).collect()
+    return {r.order_id: r.asDict() for r in out}
+
+
+def test_many_updates_of_one_key_keep_the_last(spark):
+    got = result(spark, [("I", 1, 1, "1.00", 1), ("U", 1, 1, "2.00", 3), ("U", 1, 1, "3.00", 7),
+                         ("U", 1, 1, "2.50", 5)])
+    assert list(got) == [1]
+    assert got[1]["total"] == Decimal("3.00") and got[1]["Op"] == "U"
+    assert got[1]["dms_change_seq"] == f"{7:020d}" and got[1]["_hoodie_is_deleted"] is False
+
+
+def test_insert_then_delete_in_one_batch_is_a_delete(spark):
+    got = result(spark, [("I", 2, 1, "1.00", 1), ("D", 2, 1, "1.00", 2)])
+    assert got[2]["Op"] == "D" and got[2]["_hoodie_is_deleted"] is True
+
+
+def test_delete_then_reinsert_is_an_upsert_of_the_new_row(spark):
+    got = result(spark, [("D", 3, 1, "1.00", 10), ("I", 3, 2, "9.99", 11)])
+    assert got[3]["Op"] == "I" and got[3]["_hoodie_is_deleted"] is False
+    assert got[3]["total"] == Decimal("9.99") and got[3]["order_month"] == "2024-02"
+
+
+def test_primary_key_change_deletes_old_and_inserts_new(spark):
+    got = result(spark, [("I", 4, 1, "1.00", 1), ("D", 4, 1, "1.00", 20), ("I", 5, 1, "1.00", 21)])
+    assert got[4]["_hoodie_is_deleted"] is True
+    assert got[5]["_hoodie_is_deleted"] is False and got[5]["Op"] == "I"
+
+
+def test_partition_column_is_the_month_and_none_leaves_the_frame(spark):
+    df = frame(spark, [("I", 1, 11, "1.00", 1)])
+    assert ac.with_partition_column(df, SPEC["partition"]).first()["order_month"] == "2024-11"
+    assert ac.with_partition_column(df, None).columns == df.columns
+
+
+def test_ordering_is_by_change_seq_not_by_arrival(spark):
+    rows = [("U", 6, 1, "5.00", 9), ("U", 6, 1, "4.00", 8)]
+    assert result(spark, rows)[6]["total"] == Decimal("5.00")
+
+
+def test_timestamp_ntz_becomes_timestamp(spark):
+    df = spark.sql("select timestamp_ntz'2024-01-02 03:04:05.123456' as ts")
+    out = ac.normalize_types(df)
+    assert out.schema["ts"].dataType.typeName() == "timestamp"
+    assert out.first()["ts"] == dt.datetime(2024, 1, 2, 3, 4, 5, 123456)
+
+
+def test_files_in_order_and_unprocessed():
+    files = [
+        "raw/database/cdc/public/t/2024/06/02/20240602-000000000.parquet",
+        "raw/database/public/t/LOAD00000002.parquet",
+        "raw/database/cdc/public/t/2024/06/01/20240601-120000000.parquet",
+        "raw/database/public/t/LOAD00000001.parquet",
+    ]
+    assert ac.order_files(files) == [files[3], files[1], files[2], files[0]]
+    assert ac.unprocessed(files, [files[3], files[1]]) == [files[2], files[0]]
+    assert ac.safe_run_id("scheduled__2024-06-01T00:10:00+00:00") == "scheduled__2024-06-01T00_10_00_00_00"
