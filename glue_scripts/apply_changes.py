@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-import sys
 from typing import Iterable, Sequence
 
 import glue_compat
@@ -52,17 +50,14 @@ def staged_prefix(table: str, run_id: str) -> str:
     return f"staged/{table}/{run_id}"
 
 
-def checkpoint_key(table: str) -> str:
-    return f"staged/_checkpoints/{table}.json"
+checkpoint_key = glue_compat.checkpoint_key
 
 
 def hudi_prefix(table: str) -> str:
     return f"curated/hudi/{table}"
 
 
-def safe_run_id(run_id: str) -> str:
-    """A run id usable as a folder name (Airflow ids carry ':' and '+')."""
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", run_id).strip("_") or "run"
+safe_run_id = glue_compat.safe_run_id
 
 
 def default_run_id() -> str:
@@ -150,20 +145,13 @@ def schema_summary(df: DataFrame) -> list[dict]:
 # --- checkpoint ----------------------------------------------------------------------------------
 
 
-def read_checkpoint(lake_root: str, table: str) -> dict:
-    uri = glue_compat.join(lake_root, checkpoint_key(table))
-    if not glue_compat.exists(uri):
-        return {"table": table, "files": [], "batches": []}
-    return json.loads(glue_compat.read_text(uri))
+read_checkpoint = glue_compat.read_checkpoint
+hudi_table_exists = glue_compat.hudi_table_exists
 
 
 def relative_key(lake_root: str, uri: str) -> str:
     root = lake_root.rstrip("/") + "/"
     return uri[len(root):] if uri.startswith(root) else uri
-
-
-def hudi_table_exists(lake_root: str, table: str) -> bool:
-    return glue_compat.exists(glue_compat.join(lake_root, hudi_prefix(table), ".hoodie", "hoodie.properties"))
 
 
 # --- main ----------------------------------------------------------------------------------------

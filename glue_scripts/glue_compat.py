@@ -256,3 +256,34 @@ def load_table_spec(registry_uri: str, table: str) -> dict:
             }
     names = ", ".join(t["name"] for t in data.get("tables", []))
     raise ArgumentError(f"--table {table!r} is not in the registry {registry_uri} (it has: {names})")
+
+
+# --- batches and checkpoints (shared by apply_changes, clean_feed and promote) --------------------
+
+
+def safe_run_id(run_id: str) -> str:
+    """A run id usable as a folder name (Airflow ids carry ':' and '+')."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", str(run_id)).strip("_") or "run"
+
+
+def checkpoint_key(zone: str) -> str:
+    """The committed checkpoint of a table (or feed_<feed>): files processed, batches promoted."""
+    return f"staged/_checkpoints/{zone}.json"
+
+
+def read_checkpoint(lake_root: str, zone: str) -> dict:
+    import json
+
+    uri = join(lake_root, checkpoint_key(zone))
+    if not exists(uri):
+        return {"table": zone, "files": [], "batches": []}
+    data = json.loads(read_text(uri))
+    data.setdefault("files", [])
+    data.setdefault("batches", [])
+    return data
+
+
+def hudi_table_exists(lake_root: str, table: str) -> bool:
+    return exists(join(lake_root, "curated/hudi", table, ".hoodie", "hoodie.properties"))

@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sys
 from typing import Sequence
 
 import glue_compat
@@ -171,16 +170,14 @@ def rows_to_write(df: DataFrame, operation: str) -> DataFrame:
 
 def advance_checkpoint(lake_root: str, zone: str, manifest: dict, instant: str | None) -> dict:
     """Append the batch's files and id to the checkpoint of the zone (table, or feed_<feed>)."""
-    from apply_changes import checkpoint_key, read_checkpoint
-
-    checkpoint = read_checkpoint(lake_root, zone)
+    checkpoint = glue_compat.read_checkpoint(lake_root, zone)
     known = set(checkpoint["files"])
     checkpoint["files"] += [f for f in manifest.get("files", []) if f not in known]
     if manifest["run_id"] not in checkpoint["batches"]:
         checkpoint["batches"].append(manifest["run_id"])
     checkpoint["last_instant"] = instant or checkpoint.get("last_instant")
     checkpoint["updated_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
-    glue_compat.write_text(glue_compat.join(lake_root, checkpoint_key(zone)), json.dumps(checkpoint, indent=2))
+    glue_compat.write_text(glue_compat.join(lake_root, glue_compat.checkpoint_key(zone)), json.dumps(checkpoint, indent=2))
     return checkpoint
 
 
@@ -203,7 +200,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
                   "lake_root": None, "catalog_database": "autocorp_curated", "hive_sync": "true",
                   "JOB_NAME": "promote"},
     )
-    from apply_changes import hudi_table_exists, read_checkpoint, safe_run_id
+    hudi_table_exists = glue_compat.hudi_table_exists
+    read_checkpoint = glue_compat.read_checkpoint
+    safe_run_id = glue_compat.safe_run_id
 
     kind = args["kind"] or ("feed" if args["feed"] else "table")
     name = args[kind] if kind in ("table", "feed") and args.get(kind) else args["name"]

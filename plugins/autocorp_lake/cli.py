@@ -149,6 +149,22 @@ def cmd_quality(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    """Re-validate a fixed quarantined batch; when it passes, promote it to curated."""
+    from autocorp_lake.local import jobs
+    from autocorp_lake.pipelines import script_args
+    from autocorp_lake.quality.release import release
+
+    kind = "feed" if args.name.startswith("feed_") else "table"
+    name = args.name.removeprefix("feed_")
+    result = release(name, args.run_id, kind=kind)
+    console.print(f"gate passed for {args.name} run {args.run_id}: {result.get('status', 'passed')}")
+    promote_args = {k.removeprefix("--"): v for k, v in script_args(kind, name, args.run_id).items()}
+    promote_args["run_id"] = args.run_id
+    console.print(jobs.run_glue_script("promote.py", promote_args, in_process=True))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from autocorp_lake import bench
 
@@ -215,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", default=None)
     p.add_argument("--run", default="latest")
     p.set_defaults(func=cmd_quality)
+
+    p = sub.add_parser("release", help="re-validate a fixed quarantined batch and promote it")
+    p.add_argument("name", help="table name, or feed_<feed> for a CSV feed")
+    p.add_argument("run_id", help="the batch's run id (the folder name under quarantine/<name>/)")
+    p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("bench", help="measured figures, as JSON and a table")
     p.add_argument("what", choices=["ingest", "transform", "cdc", "query", "seed"])

@@ -63,3 +63,31 @@ def test_quarantined_batch_leaves_the_hudi_timeline_untouched(spark, tmp_path):
     assert _fingerprint(hudi) == before
     rows = spark.read.format("hudi").load(str(hudi)).count()
     assert rows == 12
+
+
+def test_feed_batch_clean_gate_promote(spark, tmp_path):
+    """A CSV feed end to end: clean_feed -> gate (warnings only) -> promote into its curated table."""
+    import clean_feed
+    import promote
+
+    from autocorp_lake.quality import gate
+
+    lake = tmp_path / "lake"
+    folder = lake / "raw/csv/sales_orders"
+    folder.mkdir(parents=True)
+    header = ("order_id,customer_id,order_date,invoice_number,payment_method,subtotal,tax,total_amount,"
+              "order_type,status,notes,created_at,updated_at")
+    rows = [f"{i},{i},2024-02-0{i} 10:00:00,INV-0000000{i},Cash,100.00,8.25,108.25,Parts,Completed,,"
+            f"2024-02-0{i} 10:00:00,2024-02-0{i} 10:00:00" for i in range(1, 6)]
+    rows.append("1,1,2024-02-01 10:00:00,INV-00000001,Cash,100.00,8.25,108.25,Parts,Completed,,"
+                "2024-02-01 10:00:00,2024-02-01 10:00:00")  # a duplicate: rejected row-level
+    (folder / "sales_orders.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
+    registry = str(REPO / "include/tables.yaml")
+    args = ["--kind", "feed", "--name", "sales_orders", "--run_id", "f1", "--lake_root", str(lake), "--registry", registry]
+    summary = clean_feed.main(args)
+    assert (summary["accepted"], summary["rejected_by_reason"]) == (5, {"duplicate_order_id": 1})
+    verdict = gate.run_gate(dict(zip(args[0::2], args[1::2])), now=NOW)
+    assert verdict["status"] in ("passed", "warning"), verdict["critical_failures"]
+    result = promote.main(args + ["--hive_sync", "false"])
+    assert result["written"] is True and result["table"] == "sales_orders_history"
+    assert spark.read.format("hudi").load(str(lake / "curated/hudi/sales_orders_history")).count() == 5

@@ -227,7 +227,7 @@ def test_new_source_column_becomes_nullable_in_table_and_catalog(spark, lake, dm
     spark.catalog.refreshTable("autocorp_curated.customers")
     described = {r.col_name: r.data_type for r in spark.sql("describe autocorp_curated.customers").collect()}
     assert described.get("loyalty_tier") == "string"
-    catalog_columns = {c.name for c in spark.catalog.listColumns("customers", "autocorp_curated")}
+    catalog_columns = {c.name for c in spark.catalog.listColumns("autocorp_curated.customers")}
     assert "loyalty_tier" in catalog_columns
 
 

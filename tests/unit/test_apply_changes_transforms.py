@@ -94,3 +94,33 @@ def test_files_in_order_and_unprocessed():
     assert ac.order_files(files) == [files[3], files[1], files[2], files[0]]
     assert ac.unprocessed(files, [files[3], files[1]]) == [files[2], files[0]]
     assert ac.safe_run_id("scheduled__2024-06-01T00:10:00+00:00") == "scheduled__2024-06-01T00_10_00_00_00"
+
+
+def test_promote_options_follow_the_registry():
+    import promote
+
+    options = promote.hudi_options(SPEC, "upsert", "run_1")
+    assert options["hoodie.datasource.write.table.type"] == "MERGE_ON_READ"
+    assert options["hoodie.datasource.write.recordkey.field"] == "order_id"
+    assert options["hoodie.datasource.write.precombine.field"] == "dms_change_seq"
+    assert options["hoodie.datasource.write.partitionpath.field"] == "order_month"
+    assert options["hoodie.datasource.write.hive_style_partitioning"] == "true"
+    assert options["hoodie.datasource.hive_sync.mode"] == "hms"
+    assert options["hoodie.datasource.hive_sync.database"] == "autocorp_curated"
+    assert options["hoodie.cleaner.policy"] == "KEEP_LATEST_BY_HOURS"
+    assert options["hoodie.cleaner.hours.retained"] == "168"
+    assert int(options["hoodie.keep.min.commits"]) > int(options["hoodie.cleaner.commits.retained"])
+    assert options["_autocorp_batch_id"] == "run_1"
+    flat = promote.hudi_options({**SPEC, "partition": None, "hudi_table_type": "COPY_ON_WRITE"}, "bulk_insert", "r")
+    assert flat["hoodie.datasource.write.keygenerator.class"].endswith("NonpartitionedKeyGenerator")
+    assert flat["hoodie.datasource.hive_sync.partition_extractor_class"].endswith("NonPartitionedExtractor")
+
+
+def test_glue_compat_parses_name_value_pairs():
+    import glue_compat
+
+    args = glue_compat.parse_args(["--table", "customers", "--run_id=r1", "--flag"], ["table"],
+                                  {"lake_root": None})
+    assert args == {"table": "customers", "run_id": "r1", "flag": "true", "lake_root": None}
+    with pytest.raises(glue_compat.ArgumentError, match="--table"):
+        glue_compat.parse_args([], ["table"])

@@ -10,12 +10,16 @@ from __future__ import annotations
 import collections
 import importlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
 
 from autocorp_lake import config
+
+# the last line of a Python traceback, e.g. "glue_compat.ArgumentError: --table 'x' is not ..."
+ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Failed)\b.*?: ")
 
 
 class GlueScriptError(RuntimeError):
@@ -74,6 +78,7 @@ def run_glue_script(script: str, args: dict, in_process: bool | None = None,
     command = local_spark.spark_submit_command(str(path), {k: v for k, v in args.items() if v is not None})
     log = log or (lambda line: print(line, file=sys.stderr))
     tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
+    errors: list[str] = []
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -86,11 +91,14 @@ def run_glue_script(script: str, args: dict, in_process: bool | None = None,
     for line in process.stdout:
         line = line.rstrip("\n")
         tail.append(line)
+        if ERROR_LINE.match(line):
+            errors.append(line)
         log(line)
     code = process.wait()
     if code != 0:
+        cause = next((line for line in reversed(errors) if line), "")
         raise GlueScriptError(
-            f"Glue script {path.name} failed (exit {code}) with {to_argv(args)}; last log lines:\n"
-            + "\n".join(tail)
+            f"Glue script {path.name} failed (exit {code}) with {to_argv(args)}"
+            + (f": {cause}" if cause else "") + "\nlast log lines:\n" + "\n".join(tail)
         )
     return None

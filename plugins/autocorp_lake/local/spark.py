@@ -61,7 +61,7 @@ def spark_conf(app_name: str = "autocorp-lake") -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
-        "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -Djdk.attach.allowAttachSelf=true",
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         # Hudi
         "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
@@ -80,7 +80,7 @@ def spark_conf(app_name: str = "autocorp-lake") -> dict[str, str]:
         "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
         "spark.hadoop.datanucleus.fixedDatastore": "false",
         "spark.hadoop.hive.metastore.schema.verification": "false",
-        "spark.hadoop.hive.metastore.schema.verification.record.version": "false",
+        "spark.hadoop.hive.metastore.schema.verification.record.version": "true",
         "spark.hadoop.hive.metastore.warehouse.dir": warehouse_dir(),
         "spark.hadoop.datanucleus.connectionPoolingType": "DBCP",
         "spark.hadoop.datanucleus.connectionPool.maxPoolSize": "4",

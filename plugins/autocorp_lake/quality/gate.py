@@ -5,7 +5,8 @@
 
 1. finds the staged batch `staged/<zone>/<run_id>/` (zone = the table name, or `feed_<feed>` for a
    CSV feed, the same name as the suite); on AWS (`s3://` lake root) it downloads it to a temp dir;
-2. adds the suite's derived `_chk_*` columns (`meta.autocorp.derived_columns` of the suite JSON):
+2. for tables, nulls every non-key column of delete rows (Op = 'D': Hudi deletes by key, so only
+   the key of a delete is validated), then adds the suite's derived `_chk_*` columns (`meta.autocorp.derived_columns` of the suite JSON):
    cross-column differences (`total_amount - (subtotal + tax)`, `line_total - quantity * price`),
    `dms_commit_ts` as a timestamp, and referential-integrity orphans: a foreign key value found in
    neither the curated parent (`curated/hudi/<parent>/` base files) nor any staged parent batch
@@ -297,18 +298,19 @@ def parent_keys(lake_root: str, parent: dict, registry_uri: str | None = None) -
     if not files:
         return None
     keys: set = set()
-    filesystem = None
-    if is_s3(lake_root):
-        from pyarrow import fs
-
-        filesystem = fs.S3FileSystem()
-    for path in files:
-        source = path[len("s3://"):] if filesystem else path
-        schema = pq.read_schema(source, filesystem=filesystem)
-        if parent["column"] not in schema.names:
-            continue
-        column = pq.read_table(source, columns=[parent["column"]], filesystem=filesystem).column(0)
-        keys.update(v for v in column.to_pylist() if v is not None)
+    with tempfile.TemporaryDirectory(prefix="gate-parent-") as scratch:
+        for index, path in enumerate(files):
+            if is_s3(path):  # boto3, like the batch itself
+                bucket, key = _split_s3(path)
+                local = os.path.join(scratch, f"{index}.parquet")
+                _s3().download_file(bucket, key, local)
+                path = local
+            if parent["column"] not in pq.read_schema(path).names:
+                continue
+            column = pq.read_table(path, columns=[parent["column"]]).column(0)
+            keys.update(v for v in column.to_pylist() if v is not None)
+            if is_s3(files[index]):
+                os.remove(path)
     return keys
 
 
@@ -348,9 +350,25 @@ def to_pandas(table):
     return table.to_pandas(types_mapper=mapping.get)
 
 
-def add_derived_pandas(df, specs: list[dict], kind: str, lake_root: str, registry_uri: str | None, notes: list):
+KEEP_ON_DELETE = ("Op", "dms_commit_ts", "dms_change_seq", "_hoodie_is_deleted", "order_month")
+
+
+def delete_masked_columns(columns, keys) -> list[str]:
+    """Columns nulled on delete rows (Op = 'D') before validation: a delete writes only its key,
+    so its before-image is not checked (e.g. a deleted part's sku re-used by a new part)."""
+    return [c for c in columns if c not in KEEP_ON_DELETE and c not in keys]
+
+
+def add_derived_pandas(df, specs: list[dict], kind: str, lake_root: str, registry_uri: str | None, notes: list,
+                       keys: tuple = ()):
     import numpy as np
     import pandas as pd
+
+    if kind == "table" and "Op" in df.columns:
+        deletes = df["Op"].eq("D").fillna(False).to_numpy(dtype=bool)
+        if deletes.any():
+            for column in delete_masked_columns(df.columns, keys):
+                df[column] = df[column].mask(deletes)
 
     def num(column):
         if column not in df.columns:
@@ -387,8 +405,14 @@ def add_derived_pandas(df, specs: list[dict], kind: str, lake_root: str, registr
     return df
 
 
-def add_derived_spark(df, specs: list[dict], kind: str, lake_root: str, registry_uri: str | None, notes: list):
+def add_derived_spark(df, specs: list[dict], kind: str, lake_root: str, registry_uri: str | None, notes: list,
+                      keys: tuple = ()):
     from pyspark.sql import functions as F
+
+    if kind == "table" and "Op" in df.columns:
+        not_delete = F.coalesce(F.col("Op") != F.lit("D"), F.lit(True))
+        for column in delete_masked_columns(df.columns, keys):
+            df = df.withColumn(column, F.when(not_delete, F.col(column)))
 
     def num(column):
         return F.col(column).cast("double") if column in df.columns else F.lit(None).cast("double")
@@ -568,6 +592,32 @@ def failure_message(summary: dict) -> str:
     return "\n".join(parts)
 
 
+def prune_results(results_dir: str, zone: str) -> None:
+    """Keep the newest AUTOCORP_GATE_DOCS_KEEP (default 50) GX results of a suite, so the Data
+    Docs rebuild stays quick with a CDC run every 10 minutes (result.json files are all kept)."""
+    keep = int(_env_float("AUTOCORP_GATE_DOCS_KEEP", 50))
+    folder = Path(results_dir) / zone
+    if not folder.is_dir():
+        return
+    runs = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in runs[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def sync_results_up(results_local: str, results_uri: str, zone: str) -> None:
+    """S3 copy of one suite's GX results = the local (pruned) folder: upload new, delete pruned."""
+    local = Path(results_local) / zone
+    remote = join(results_uri, zone)
+    if local.is_dir():
+        upload_tree(str(local), remote)
+    kept = {str(p.relative_to(local)) for p in local.rglob("*") if p.is_file()} if local.is_dir() else set()
+    client = _s3()
+    for key in list_keys(remote):
+        if key[len(remote) + 1:] not in kept:
+            bucket, k = _split_s3(key)
+            client.delete_object(Bucket=bucket, Key=k)
+
+
 # --- previous runs -----------------------------------------------------------------------------
 
 
@@ -655,13 +705,17 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
         summary["engine"] = chosen
         specs = suites.derived_columns(suite_data)
         if chosen == "pandas":
-            data = add_derived_pandas(to_pandas(_arrow_table(files)), specs, kind, lake_root, registry_uri, summary["notes"])
+            data = add_derived_pandas(to_pandas(_arrow_table(files)), specs, kind, lake_root, registry_uri,
+                                      summary["notes"], tuple(meta.get("primary_key") or ()))
         else:
             spark = _spark()
-            data = add_derived_spark(spark.read.parquet(*files), specs, kind, lake_root, registry_uri, summary["notes"])
+            data = add_derived_spark(spark.read.parquet(*files), specs, kind, lake_root, registry_uri,
+                                     summary["notes"], tuple(meta.get("primary_key") or ()))
 
         docs_local = data_docs_uri(lake_root) if not is_s3(lake_root) else os.path.join(workdir, "data_docs")
         results_local = join(lake_root, "logs/quality/gx_results") if not is_s3(lake_root) else os.path.join(workdir, "gx_results")
+        if is_s3(lake_root):  # GX 1.x has no S3 stores: work on a local copy of the results
+            download_tree(join(lake_root, "logs/quality/gx_results"), results_local)
         context = gx_context(results_local, docs_local)
         suite = suites.to_gx_suite(suite_data, zone)
         gx_result = validate(context, suite, data, chosen, zone, run_id, key, parameters, now)
@@ -678,8 +732,10 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
 
         write_text(join(out_dir, "validation_result.json"), gx_json)
         try:
+            prune_results(results_local, zone)
             context.build_data_docs()
             if is_s3(lake_root):
+                sync_results_up(results_local, join(lake_root, "logs/quality/gx_results"), zone)
                 upload_tree(docs_local, data_docs_uri(lake_root))
         except Exception as exc:  # the docs are a view; never let them decide the gate
             log.warning("Data Docs build failed: %s", exc)

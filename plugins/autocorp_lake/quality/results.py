@@ -42,7 +42,7 @@ def _zones(name: str | None) -> list[str] | None:
 
 
 def latest(table: str | None = None, run: str = "latest", lake_root: str | None = None) -> tuple[list[dict], str]:
-    """(rows, data_docs_location): rows = table, run_id, status, expectation, severity, success,
+    """(rows, data_docs_location): rows = table, run_id, expectation, severity, success,
     unexpected count, for the latest run of each table/feed (or the run named by `run`)."""
     root = _lake_root(lake_root)
     zones = _zones(table)
@@ -56,12 +56,12 @@ def latest(table: str | None = None, run: str = "latest", lake_root: str | None 
     for zone in sorted(chosen):
         result = chosen[zone]
         if not result.get("results"):
-            rows.append({"table": zone, "run_id": result["run_id"], "status": result.get("status"),
-                         "expectation": "(none)", "severity": "", "success": True, "unexpected": 0,
-                         "rows": result.get("rows")})
+            rows.append({"table": zone, "run_id": result["run_id"],
+                         "expectation": f"({result.get('status')}: {result.get('rows', 0)} rows)",
+                         "severity": "", "success": True, "unexpected": 0})
         for item in result.get("results", []):
             label = item["expectation"] + (f"({item['column']})" if item.get("column") else "")
-            rows.append({"table": zone, "run_id": result["run_id"], "status": result.get("status"),
-                         "expectation": label, "severity": item["severity"], "success": item["success"],
-                         "unexpected": item.get("unexpected_count"), "rows": result.get("rows")})
+            rows.append({"table": zone, "run_id": result["run_id"], "expectation": label,
+                         "severity": item["severity"], "success": item["success"],
+                         "unexpected": item.get("unexpected_count")})
     return rows, gate.join(gate.data_docs_uri(root), "index.html")
