@@ -10,6 +10,9 @@ Arguments (`--name value`):
   --registry    path or s3:// URI of include/tables.yaml (default: the local repo's)
   --lake_root   s3://bucket or a local folder (default: the local target's lake)
   --run_id      batch id, the staged folder name (default: a UTC timestamp)
+  --use_bookmarks  true|false (Glue only, default true): read through job bookmarks, else the
+                lake checkpoint as locally
+  --kind        accepted and ignored (the DAGs pass it to every job)
   --JOB_NAME    Glue job name (Glue passes it)
 
 Bookmark: locally the committed checkpoint `staged/_checkpoints/<table>.json` (advanced by
@@ -181,8 +184,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     args = glue_compat.parse_args(
         argv,
         required=[],
-        optional={"table": None, "name": None, "kind": "table", "registry": None, "lake_root": None, "run_id": None, "JOB_NAME": "apply_changes",
-                  "use_bookmarks": "true"},
+        optional={"table": None, "name": None, "kind": "table", "registry": None, "lake_root": None,
+                  "run_id": None, "JOB_NAME": "apply_changes", "use_bookmarks": "true"},
     )
     table = args["table"] or args["name"]
     if not table:

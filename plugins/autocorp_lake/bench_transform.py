@@ -43,7 +43,7 @@ def _customers(spark, n: int, version: int, seq_base: int):
     )
 
 
-def _promote_options(operation: str, batch_id: str) -> dict[str, str]:
+def _promote_options(operation: str, batch_id: str, overrides: dict | None = None) -> dict[str, str]:
     scripts = Path(__file__).resolve().parents[2] / "glue_scripts"
     if str(scripts) not in sys.path:
         sys.path.insert(0, str(scripts))
@@ -51,10 +51,11 @@ def _promote_options(operation: str, batch_id: str) -> dict[str, str]:
 
     spec = {"name": "bench_customers", "primary_key": ["customer_id"], "ordering_field": "dms_change_seq",
             "partition": None, "hudi_table_type": "COPY_ON_WRITE"}
-    return promote.hudi_options(spec, operation, batch_id, hive_sync=False)
+    return {**promote.hudi_options(spec, operation, batch_id, hive_sync=False), **(overrides or {})}
 
 
-def run(scale: str = "full", spark=None, workdir: str | None = None) -> dict:
+def run(scale: str = "full", spark=None, workdir: str | None = None, overrides: dict | None = None) -> dict:
+    """Figures of one run; `overrides` are Hudi options laid over the promote job's (experiments)."""
     base_rows, changed_rows = SCALES.get(scale, SCALES["full"])
     if spark is None:
         from autocorp_lake.local.spark import build_session
@@ -67,14 +68,14 @@ def run(scale: str = "full", spark=None, workdir: str | None = None) -> dict:
     try:
         started = time.perf_counter()
         (_customers(spark, base_rows, 0, 0).write.format("hudi")
-         .options(**_promote_options("bulk_insert", "bench-base")).mode("overwrite").save(table_path))
+         .options(**_promote_options("bulk_insert", "bench-base", overrides)).mode("overwrite").save(table_path))
         bulk_s = time.perf_counter() - started
 
         _customers(spark, changed_rows, 1, 10_000_000).write.mode("overwrite").parquet(staged_path)
         staged = spark.read.parquet(staged_path)
 
         started = time.perf_counter()
-        staged.write.format("hudi").options(**_promote_options("upsert", "bench-upsert")).mode("append").save(table_path)
+        staged.write.format("hudi").options(**_promote_options("upsert", "bench-upsert", overrides)).mode("append").save(table_path)
         upsert_s = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -98,6 +99,7 @@ def run(scale: str = "full", spark=None, workdir: str | None = None) -> dict:
             {"figure": "upsert / floor ratio (goal <= 2)", "value": round(ratio, 2) if ratio else None, "unit": "x"},
         ],
         "scale": scale,
+        "overrides": overrides or {},
         "spark": {"master": spark.sparkContext.master,
                   "shuffle_partitions": spark.conf.get("spark.sql.shuffle.partitions")},
     }

@@ -77,8 +77,13 @@ def spark_conf(app_name: str = "autocorp-lake") -> dict[str, str]:
         "spark.hadoop.javax.jdo.option.ConnectionURL": pg.jdbc_url(pg.metastore_db),
         "spark.hadoop.javax.jdo.option.ConnectionDriverName": "org.postgresql.Driver",
         "spark.hadoop.javax.jdo.option.ConnectionUserName": pg.user,
-        "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
+        "spark.hadoop.datanucleus.schema.autoCreateAll": "false",
+        "spark.hadoop.datanucleus.schema.autoCreateTables": "true",
+        "spark.hadoop.datanucleus.schema.autoCreateColumns": "true",
         "spark.hadoop.datanucleus.fixedDatastore": "false",
+        # DataNucleus creates metastore tables lazily; adding a foreign key to TBLS while a
+        # metastore transaction holds TBLS deadlocks inside one JVM. No FK constraints then.
+        "spark.hadoop.datanucleus.schema.autoCreateConstraints": "false",
         "spark.hadoop.hive.metastore.schema.verification": "false",
         "spark.hadoop.hive.metastore.schema.verification.record.version": "true",
         "spark.hadoop.hive.metastore.warehouse.dir": warehouse_dir(),
