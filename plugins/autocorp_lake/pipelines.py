@@ -67,29 +67,36 @@ def quality_gate(task_id: str, batch) -> PythonOperator:
     )
 
 
-def table_pipeline(steps: ModuleType):
-    @task_group(group_id="table_pipeline")
-    def pipeline(table: str):
-        batch = prepare_batch(kind="table", name=table, run_id="{{ run_id }}")
+def _pipeline(steps: ModuleType, kind: str, transform_job: str):
+    """prepare_batch -> apply_changes / clean_feed -> quality_gate -> promote, for one table or feed."""
+
+    def chain_for(name: str) -> None:
+        batch = prepare_batch(kind=kind, name=name, run_id="{{ run_id }}")
         chain(
             batch,
-            steps.glue_job(task_id="apply_changes", job="apply_changes", script_args=batch),
+            steps.glue_job(task_id=transform_job, job=transform_job, script_args=batch),
             quality_gate("quality_gate", batch),
             steps.glue_job(task_id="promote", job="promote", script_args=batch),
         )
+
+    return chain_for
+
+
+def table_pipeline(steps: ModuleType):
+    build = _pipeline(steps, "table", "apply_changes")
+
+    @task_group(group_id="table_pipeline")
+    def pipeline(table: str):
+        build(table)
 
     return pipeline
 
 
 def feed_pipeline(steps: ModuleType):
+    build = _pipeline(steps, "feed", "clean_feed")
+
     @task_group(group_id="feed_pipeline")
     def pipeline(feed: str):
-        batch = prepare_batch(kind="feed", name=feed, run_id="{{ run_id }}")
-        chain(
-            batch,
-            steps.glue_job(task_id="clean_feed", job="clean_feed", script_args=batch),
-            quality_gate("quality_gate", batch),
-            steps.glue_job(task_id="promote", job="promote", script_args=batch),
-        )
+        build(feed)
 
     return pipeline
