@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 from typing import Sequence
 
 import glue_compat
@@ -225,8 +226,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
     else:
         spec = feed_spec(manifest)
     table = spec["name"]
+    started = time.monotonic()
     result = {"table": table, "kind": kind, "name": name, "run_id": run_id,
               "rows": int(manifest.get("rows") or 0), "counts": manifest.get("counts"),
+              "rejected": manifest.get("rejected"),
               "written": False, "operation": None, "instant": None}
 
     if run_id in read_checkpoint(lake_root, zone)["batches"]:
@@ -265,8 +268,21 @@ def main(argv: Sequence[str] | None = None) -> dict:
         )
     advance_checkpoint(lake_root, zone, manifest, instant)
     job.commit()
-    result.update(written=True, operation=operation, instant=instant)
+    result.update(written=True, operation=operation, instant=instant,
+                  duration_seconds=round(time.monotonic() - started, 1),
+                  freshness_seconds=source_freshness(df))
     return result
+
+
+def source_freshness(df: DataFrame) -> float | None:
+    """Seconds from the batch's newest source commit (dms_commit_ts, UTC) to now."""
+    if "dms_commit_ts" not in df.columns:
+        return None
+    newest = df.agg(F.max("dms_commit_ts")).first()[0]
+    if not newest:
+        return None
+    committed = dt.datetime.strptime(newest[:26], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=dt.timezone.utc)
+    return round((dt.datetime.now(dt.timezone.utc) - committed).total_seconds(), 1)
 
 
 if __name__ == "__main__":

@@ -68,3 +68,7 @@ def spark(pg):
     session = build_session("autocorp-lake-tests")
     yield session
     session.stop()
+    # py4j logs from __del__ at interpreter exit, after pytest closed the streams
+    import logging
+
+    logging.getLogger("py4j").setLevel(logging.CRITICAL)

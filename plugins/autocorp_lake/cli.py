@@ -25,16 +25,17 @@ def _print_rows(title: str, rows: list[dict], fmt: str = "table") -> None:
     if fmt == "csv":
         import csv
 
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [])
+        fields = list(dict.fromkeys(c for row in rows for c in row))
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
         return
     table = RichTable(title=title)
-    columns = list(rows[0]) if rows else []
+    columns = list(dict.fromkeys(c for row in rows for c in row))  # rows may differ in keys
     for column in columns:
-        table.add_column(str(column))
+        table.add_column(str(column), overflow="fold")
     for row in rows:
-        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+        table.add_row(*("" if row.get(c) is None else str(row[c]) for c in columns))
     console.print(table)
 
 
@@ -66,7 +67,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         from autocorp_lake import metrics
     except ImportError:
         return 0
-    rows = metrics.last_values()
+    shown = ("table", "rows_read", "rows_written", "rows_rejected", "freshness_seconds",
+             "duration_seconds", "gate", "gate_warnings", "ts")
+    rows = [{k: row.get(k) for k in shown} for row in metrics.last_values()]
     if rows:
         _print_rows("last metrics per table", rows)
     return 0

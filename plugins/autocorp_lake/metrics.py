@@ -27,15 +27,25 @@ def _collect(context) -> list[dict]:
     return results
 
 
+def run_record(result: dict) -> dict:
+    """The metrics of one promote result: rows read/written/rejected, freshness, duration."""
+    return {
+        "table": result.get("table"),
+        "rows_read": result.get("rows"),
+        "rows_written": result.get("rows") if result.get("written") else 0,
+        "rows_rejected": result.get("rejected") or 0,
+        "freshness_seconds": result.get("freshness_seconds"),
+        "duration_seconds": result.get("duration_seconds"),
+        "operation": result.get("operation") or result.get("skipped"),
+        "instant": result.get("instant"),
+    }
+
+
 def publish_run_metrics(**context) -> list[dict]:
     now = datetime.now(timezone.utc)
     records = [
-        {
-            "ts": now.isoformat(),
-            "dag_id": context["dag"].dag_id,
-            "run_id": context["run_id"],
-            **result,
-        }
+        {"ts": now.isoformat(), "dag_id": context["dag"].dag_id, "run_id": context["run_id"],
+         **run_record(result)}
         for result in _collect(context)
     ]
     if config.target() == "aws":
