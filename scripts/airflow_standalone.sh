@@ -8,6 +8,7 @@ $BIN/autocorp-lake up >/dev/null
 eval "$($BIN/python -m autocorp_lake.runner)"
 export AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=${AIRFLOW_PORT:-8080}
 export AIRFLOW__CORE__EXECUTOR=LocalExecutor
+export AIRFLOW__LOGGING__LOGGING_LEVEL=INFO
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=30
 mkdir -p "$AIRFLOW_HOME"
 $BIN/airflow db migrate >/dev/null

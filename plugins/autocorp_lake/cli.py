@@ -14,7 +14,8 @@ from typing import Callable, Sequence
 from rich.console import Console
 from rich.table import Table as RichTable
 
-console = Console()
+# piped output (make demo, CI logs) gets a wide table instead of rich's 80-column default
+console = Console(width=None if sys.stdout.isatty() else 150)
 err_console = Console(stderr=True)
 
 
@@ -143,11 +144,28 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quality_summary(rows: list[dict]) -> list[dict]:
+    summary: dict[str, dict] = {}
+    for row in rows:
+        entry = summary.setdefault(row["table"], {
+            "table": row["table"], "run_id": row["run_id"], "expectations": 0,
+            "failed_critical": 0, "failed_warning": 0})
+        if row.get("expectation", "").startswith("(empty"):
+            entry["note"] = "empty batch"
+            continue
+        entry["expectations"] += 1
+        if not row.get("success"):
+            entry["failed_" + ("critical" if row.get("severity") == "critical" else "warning")] += 1
+    return list(summary.values())
+
+
 def cmd_quality(args: argparse.Namespace) -> int:
     from autocorp_lake.quality import results
 
     rows, docs = results.latest(table=args.table, run=args.run)
-    _print_rows("quality results", rows)
+    if not args.table and not args.details:
+        rows = _quality_summary(rows)
+    _print_rows("quality results" + ("" if args.table or args.details else " (per table; --table T for each expectation)"), rows)
     console.print(f"Data Docs: {docs}")
     return 0
 
@@ -233,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("quality", help="last quality-gate results")
     p.add_argument("--table", default=None)
     p.add_argument("--run", default="latest")
+    p.add_argument("--details", action="store_true", help="every expectation of every table")
     p.set_defaults(func=cmd_quality)
 
     p = sub.add_parser("release", help="re-validate a fixed quarantined batch and promote it")

@@ -24,6 +24,8 @@ def airflow_env() -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # task logs at INFO are long; AUTOCORP_RUN_LOG_LEVEL=INFO shows them
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AUTOCORP_RUN_LOG_LEVEL", "WARNING"),
         "LAKE_TARGET": "local",
     }
 
@@ -64,11 +66,16 @@ def run_dag(dag_id: str, conf: dict | None = None, log=print) -> int:
     log(f"running {dag_id} on the local target ...")
     started = time.monotonic()
     dag_run = dag.test(run_conf=conf or None)
-    states = Counter(str(ti.state) for ti in dag_run.get_task_instances())
+    instances = dag_run.get_task_instances()
+    states = Counter(str(ti.state) for ti in instances)
     log(
         f"{dag_id}: {dag_run.state} in {time.monotonic() - started:.1f}s; task states "
         + ", ".join(f"{state}={count}" for state, count in sorted(states.items()))
     )
+    failed = [f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id
+              for ti in instances if str(ti.state) in ("failed", "upstream_failed")]
+    if failed:
+        log(f"failed tasks: {', '.join(failed)}; rerun with AUTOCORP_RUN_LOG_LEVEL=INFO for their logs")
     return 0 if str(dag_run.state) == "success" else 1
 
 
