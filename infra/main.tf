@@ -65,6 +65,8 @@ module "glue" {
   lake_bucket         = module.s3.lake_bucket_name
   scripts_bucket      = module.s3.mwaa_bucket_name
   glue_scripts_dir    = "${local.repo_root}/glue_scripts"
+  include_dir         = "${local.repo_root}/include"
+  package_zip_path    = abspath("${path.root}/${var.mwaa_bundle_dir}/glue/autocorp_lake.zip")
   glue_role_arn       = module.iam.glue_role_arn
   kms_key_arn         = module.s3.kms_key_arn
   worker_type         = var.glue_worker_type

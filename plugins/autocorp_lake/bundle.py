@@ -5,6 +5,8 @@ dist/mwaa/
   plugins.zip         the autocorp_lake package at the zip root (MWAA puts it on sys.path)
   requirements.txt    with the Airflow constraint line
   startup.sh          exports LAKE_TARGET=aws and the environment's names
+  glue/autocorp_lake.zip  the same package for the quality-gate Glue job (--extra-py-files);
+                      Terraform uploads it to glue_scripts/, it is not part of the MWAA bucket root
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def build(out_dir: Path | None = None) -> Path:
         for path in sorted(package.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
                 archive.write(path, path.relative_to(package.parent))
+    (out / "glue").mkdir()
+    shutil.copy(out / "plugins.zip", out / "glue" / "autocorp_lake.zip")
     shutil.copy(root / "requirements.txt", out / "requirements.txt")
     shutil.copy(root / "infra" / "mwaa" / "startup.sh", out / "startup.sh")
     return out

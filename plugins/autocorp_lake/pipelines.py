@@ -47,10 +47,10 @@ def prepare_batch(kind: str, name: str, run_id: str | None = None) -> dict[str, 
 
 def _gate(batch: dict[str, str]) -> dict:
     from autocorp_lake import metrics
-    from autocorp_lake.quality import gate
+    from autocorp_lake.quality import dispatch
 
     try:
-        result = gate.run_gate(batch)
+        result = dispatch.run_gate_task(batch)
     except Exception:
         metrics.record_gate_result(batch["--name"], batch["--run_id"], passed=False)
         raise

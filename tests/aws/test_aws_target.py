@@ -221,3 +221,115 @@ def test_athena_queries_carry_text_database_workgroup_output(aws):
     assert execution["QueryExecutionContext"]["Database"] == "autocorp_analytics"
     assert execution["WorkGroup"] == "autocorp-dev"
     assert execution["ResultConfiguration"]["OutputLocation"].startswith("s3://autocorp-datalake-dev/athena-results/")
+
+
+# ---------------------------------------------------------------- the gate of a big batch
+def _staged_batch(bucket: str, rows: int, run_id: str = "run_big") -> dict:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_object(Bucket=bucket, Key=f"staged/sales_order/{run_id}/_batch.json",
+                  Body=f'{{"table": "sales_order", "rows": {rows}}}'.encode())
+    s3.put_object(Bucket=bucket, Key=f"staged/sales_order/{run_id}/part-0.parquet", Body=b"PAR1")
+    return {"--kind": "table", "--name": "sales_order", "--table": "sales_order", "--run_id": run_id,
+            "--lake_root": f"s3://{bucket}", "--registry": f"s3://{bucket}/config/tables.yaml"}
+
+
+def _gate_job() -> None:
+    boto3.client("glue", region_name=REGION).create_job(
+        Name="autocorp-quality-gate-dev", Role="arn:aws:iam::123456789012:role/glue",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://mwaa/glue_scripts/quality_gate.py"})
+
+
+def _job_writes(bucket: str, summary: dict):
+    """moto runs no script: stand in for the job's one output, result.json, as the run starts."""
+    import json
+
+    from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
+
+    start = GlueJobHook.initialize_job
+
+    def initialize_job(self, script_arguments=None, run_kwargs=None):
+        summary["validated_at"] = datetime.now(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
+        boto3.client("s3").put_object(Bucket=bucket, Key="logs/quality/sales_order/run_big/result.json",
+                                      Body=json.dumps(summary).encode())
+        return start(self, script_arguments, run_kwargs)
+
+    return mock.patch.object(GlueJobHook, "initialize_job", initialize_job)
+
+
+def test_big_batch_gate_runs_in_the_glue_job(aws, monkeypatch):
+    from autocorp_lake.quality import dispatch, gate
+
+    bucket = "autocorp-datalake-dev"
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
+    _gate_job()
+    monkeypatch.setenv("AUTOCORP_GATE_PANDAS_MAX_ROWS", "500000")
+    assert dispatch.where(_staged_batch(bucket, 499_999, "run_small")) == "worker"
+    batch = _staged_batch(bucket, 2_000_000)
+    assert dispatch.where(batch) == "glue_job"
+
+    # result.json as run_gate writes it (the shape is pinned by the local test of quality_gate.py)
+    failed = {"kind": "table", "name": "sales_order", "zone": "sales_order", "run_id": "run_big",
+              "rows": 2_000_000, "engine": "spark", "key": "order_id", "status": "failed",
+              "quarantine": f"s3://{bucket}/quarantine/sales_order/run_big/batch",
+              "critical_failures": [{"expectation": "expect_column_values_to_be_unique", "column": "order_id",
+                                     "rule": "key unique", "unexpected_count": 3, "element_count": 2_000_000,
+                                     "sample_keys": [7, 8, 9]}],
+              "warnings": [], "results": []}
+    with mock.patch("airflow.providers.amazon.aws.hooks.glue.GlueJobHook.job_completion",
+                    side_effect=Exception("Exiting Job jr_1 Run State: FAILED")), _job_writes(bucket, failed):
+        with pytest.raises(gate.QualityGateFailed) as info:
+            dispatch.run_gate_task(batch)
+    message = str(info.value)
+    assert "expect_column_values_to_be_unique" in message and "order_id" in message and "7" in message
+    runs = boto3.client("glue").get_job_runs(JobName="autocorp-quality-gate-dev")["JobRuns"]
+    assert len(runs) == 1 and runs[0]["Arguments"] == batch  # the pipeline's arguments, unchanged
+
+    passed = dict(failed, status="passed", critical_failures=[], quarantine=None,
+                  results=[{"success": True}, {"success": True}])
+    with mock.patch("airflow.providers.amazon.aws.hooks.glue.GlueJobHook.job_completion",
+                    return_value={"JobRunState": "SUCCEEDED"}), _job_writes(bucket, passed):
+        summary = dispatch.run_gate_task(batch)
+    assert summary["status"] == "passed" and summary["expectations"] == 2 and summary["job_run"]
+
+
+def test_big_batch_gate_without_a_result_says_where_to_look(aws):
+    from autocorp_lake.quality import dispatch, gate
+
+    bucket = "autocorp-datalake-dev"
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
+    _gate_job()
+    batch = _staged_batch(bucket, 2_000_000, "run_lost")
+    with mock.patch("airflow.providers.amazon.aws.hooks.glue.GlueJobHook.job_completion",
+                    side_effect=Exception("Exiting Job jr_2 Run State: TIMEOUT")):
+        with pytest.raises(gate.GateError, match="wrote no result.*TIMEOUT.*CloudWatch"):
+            dispatch.run_gate_task(batch)
+
+
+def test_quality_gate_job_reads_suites_beside_the_registry(aws, monkeypatch, tmp_path):
+    """On Glue the job has only the package zip: it copies config/ (registry + suites) from S3."""
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(repo / "glue_scripts"))
+    import quality_gate
+
+    from autocorp_lake.quality import suites
+
+    bucket = "autocorp-datalake-dev"
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=bucket)
+    with pytest.raises(FileNotFoundError, match="upload include/quality"):
+        s3.put_object(Bucket=bucket, Key="config/tables.yaml", Body=(repo / "include/tables.yaml").read_bytes())
+        quality_gate.include_from_registry(f"s3://{bucket}/config/tables.yaml")
+    for path in sorted((repo / "include/quality").glob("*.json")):
+        s3.put_object(Bucket=bucket, Key=f"config/quality/{path.name}", Body=path.read_bytes())
+    monkeypatch.delenv("AUTOCORP_INCLUDE_DIR", raising=False)
+    quality_gate.include_from_registry(f"s3://{bucket}/config/tables.yaml")
+    include = Path(os.environ["AUTOCORP_INCLUDE_DIR"])
+    monkeypatch.setenv("AUTOCORP_INCLUDE_DIR", str(include))  # undone after the test
+    assert suites.suites_dir() == include / "quality"
+    copied = sorted(p.name for p in (include / "quality").glob("*.json"))
+    assert copied == sorted(p.name for p in (repo / "include/quality").glob("*.json"))
+    assert suites.read_suite_json("sales_order") == suites.read_suite_json(
+        "sales_order", repo / "include" / "quality")

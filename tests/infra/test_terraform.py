@@ -193,12 +193,45 @@ def test_glue_job_definition():
     assert unq(command["name"]) == "glueetl"
     assert unq(command["script_location"]).endswith("/${each.value.script}")
     assert "glue_scripts" in module_locals("glue")["scripts_prefix"]
-    args = {unq(k): unq(v) for k, v in job["default_arguments"].items()}
+    merged = job["default_arguments"].replace(" ", "").replace("\n", "")
+    assert merged.startswith("${merge(local.common_arguments,")
+    assert '"--job-bookmark-option"=each.value.bookmark' in merged and merged.endswith("each.value.extra_arguments)}")
+    args = {unq(k): unq(v) for k, v in module_locals("glue")["common_arguments"].items()}
     assert args["--datalake-formats"] == "hudi"
-    assert args["--job-bookmark-option"] == "${each.value.bookmark}"
     assert args["--extra-py-files"].endswith("/glue_compat.py")
     upload = resource("glue", "aws_s3_object", "script")
     assert "fileset(" in upload["for_each"] and "glue_scripts/" in unq(upload["key"])
+
+
+def test_quality_gate_job_has_the_package_gx_and_the_suites():
+    """The gate's Glue job imports autocorp_lake (the zip of `make bundle`) and GX at the pin of
+    requirements.txt, and reads the registry and suites from s3://<lake>/config/."""
+    glue = module_locals("glue")
+    extra = {unq(k): unq(v) for k, v in glue["jobs"]["quality_gate"]["extra_arguments"].items()}
+    assert extra["--extra-py-files"].split(",") == [
+        "${local.scripts_prefix}/glue_compat.py", "${local.scripts_prefix}/${local.package_zip}"]
+    assert unq(glue["package_zip"]) == "autocorp_lake.zip"
+    modules_default = unq(variables(INFRA / "modules" / "glue")["quality_gate_python_modules"]["default"])
+    pins = dict(line.split("==") for line in (REPO / "requirements.txt").read_text().splitlines()
+                if "==" in line and not line.startswith(("#", "--")))
+    for module in modules_default.split(","):
+        name, version = module.split("==")
+        assert pins[name] == version, f"{name}: {version} in Terraform, {pins[name]} in requirements.txt"
+    assert "great-expectations" in modules_default
+    for other in ("apply_changes", "clean_feed", "promote", "maintenance"):
+        assert glue["jobs"][other]["extra_arguments"] == {}
+    package = resource("glue", "aws_s3_object", "package")
+    assert unq(package["key"]) == "glue_scripts/${each.value}" and package["source"] == "${var.package_zip_path}"
+    config_upload = resource("glue", "aws_s3_object", "config")
+    assert '"quality/*.json"' in config_upload["for_each"] and '"tables.yaml"' in config_upload["for_each"]
+    assert unq(config_upload["key"]) == "config/${each.value}"
+    assert config_upload["bucket"] == "${var.lake_bucket}"
+    root = {unq(k): v for entry in doc(INFRA / "main.tf")["module"] for k, v in entry.items()}["glue"]
+    assert unq(root["include_dir"]) == "${local.repo_root}/include"
+    assert unq(root["package_zip_path"]).endswith('/glue/autocorp_lake.zip")}')
+    from autocorp_lake import pipelines
+
+    assert pipelines.registry_uri().endswith("/include/tables.yaml")  # local; aws: s3://<lake>/config/tables.yaml
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -204,3 +204,37 @@ def test_pandas_and_spark_agree(lake, spark):
         assert ok["engine"] == engine
     assert verdicts["pandas"] == verdicts["spark"]
     assert verdicts["pandas"][0] == "warning"
+
+
+def test_big_batch_runs_in_the_quality_gate_job_with_the_same_verdict(lake, spark, monkeypatch):
+    """Above AUTOCORP_GATE_PANDAS_MAX_ROWS the task runs glue_scripts/quality_gate.py (the Glue
+    job on AWS; here in-process on the test's Spark) and fails exactly as the worker's gate."""
+    from autocorp_lake.quality import dispatch
+
+    table = _orders_table()
+    bad = pa.concat_tables([table, table.slice(4, 1)])  # order_id 5 twice
+    write_staged(lake, "sales_order", "small", table.slice(0, 3))
+    assert dispatch.where(batch_args(lake, "sales_order", "small")) == "worker"
+
+    monkeypatch.setenv("AUTOCORP_GATE_PANDAS_MAX_ROWS", "10")
+    write_staged(lake, "sales_order", "big_ok", table)
+    write_staged(lake, "sales_order", "big_bad", bad)
+    write_staged(lake, "sales_order", "worker_bad", bad)
+    assert dispatch.where(batch_args(lake, "sales_order", "big_ok")) == "glue_job"
+
+    ok = dispatch.run_gate_task(batch_args(lake, "sales_order", "big_ok"))
+    assert ok["engine"] == "spark" and ok["job_run"] == "local" and not ok["critical_failures"]
+    assert ok["status"] in ("passed", "warning") and ok["passed"] >= ok["expectations"] - len(ok["warnings"])
+
+    with pytest.raises(gate.QualityGateFailed) as in_job:
+        dispatch.run_gate_task(batch_args(lake, "sales_order", "big_bad"))
+    with pytest.raises(gate.QualityGateFailed) as in_worker:
+        gate.run_gate(batch_args(lake, "sales_order", "worker_bad"), engine="pandas")
+    failed = sorted((r["expectation"], r["column"], r["unexpected_count"])
+                    for r in in_job.value.summary["critical_failures"])
+    assert failed == sorted((r["expectation"], r["column"], r["unexpected_count"])
+                            for r in in_worker.value.summary["critical_failures"])
+    assert ("expect_column_values_to_be_unique", "order_id", 2) in failed
+    assert "big_bad" in str(in_job.value) and "order_id=[5, 5]" in str(in_job.value)
+    assert (lake / "quarantine/sales_order/big_bad/batch/_batch.json").exists()
+    assert not (lake / "staged/sales_order/big_bad").exists()

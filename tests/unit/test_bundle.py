@@ -54,3 +54,31 @@ def test_bundle_loads_on_aws_target_without_repo(tmp_path):
     assert report["dags"] == sorted(DAG_IDS)
     assert report["package"].startswith(str(home / "plugins"))
     assert any("amazon" in module for module in report["targets"])
+
+
+GATE_FROM_ZIP = """
+import json, sys
+from autocorp_lake.quality import gate, suites
+print(json.dumps({"gate": gate.__file__, "expectations": len(suites.read_suite_json("sales_order")["expectations"])}))
+"""
+
+
+def test_glue_package_zip_imports_the_gate_without_the_repo(tmp_path):
+    """The quality-gate Glue job gets only the zip (--extra-py-files) and the config/ folder."""
+    import shutil
+
+    built = bundle.build(tmp_path / "dist")
+    package = built / "glue" / "autocorp_lake.zip"
+    assert package.read_bytes() == (built / "plugins.zip").read_bytes()
+    include = tmp_path / "config"
+    shutil.copytree(built / "dags" / "include" / "quality", include / "quality")
+    shutil.copy(built / "dags" / "include" / "tables.yaml", include / "tables.yaml")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(package),
+           "AUTOCORP_INCLUDE_DIR": str(include)}
+    result = subprocess.run([sys.executable, "-c", GATE_FROM_ZIP], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["gate"].startswith(str(package))
+    on_disk = json.loads((built / "dags" / "include" / "quality" / "sales_order.json").read_text())
+    assert report["expectations"] == len(on_disk["expectations"]) > 10

@@ -3,6 +3,7 @@
 
 locals {
   scripts_prefix = "s3://${var.scripts_bucket}/glue_scripts"
+  package_zip    = "autocorp_lake.zip"
 
   databases = {
     autocorp_raw       = "Raw zone: DMS files (raw/database/) and CSV exports (raw/csv/), as crawled"
@@ -17,30 +18,56 @@ locals {
 
   jobs = {
     apply_changes = {
-      name     = "autocorp-apply-changes-${var.environment}"
-      script   = "apply_changes.py"
-      bookmark = "job-bookmark-enable"
+      name            = "autocorp-apply-changes-${var.environment}"
+      script          = "apply_changes.py"
+      bookmark        = "job-bookmark-enable"
+      extra_arguments = {}
     }
     clean_feed = {
-      name     = "autocorp-clean-feed-${var.environment}"
-      script   = "clean_feed.py"
-      bookmark = "job-bookmark-disable"
+      name            = "autocorp-clean-feed-${var.environment}"
+      script          = "clean_feed.py"
+      bookmark        = "job-bookmark-disable"
+      extra_arguments = {}
     }
     promote = {
-      name     = "autocorp-promote-${var.environment}"
-      script   = "promote.py"
-      bookmark = "job-bookmark-disable"
+      name            = "autocorp-promote-${var.environment}"
+      script          = "promote.py"
+      bookmark        = "job-bookmark-disable"
+      extra_arguments = {}
     }
     quality_gate = {
-      name     = "autocorp-quality-gate-${var.environment}"
-      script   = "quality_gate.py"
-      bookmark = "job-bookmark-disable"
+      name            = "autocorp-quality-gate-${var.environment}"
+      script          = "quality_gate.py"
+      bookmark        = "job-bookmark-disable"
+      # the gate's code (autocorp_lake, from `make bundle`) and GX, as in the MWAA requirements
+      extra_arguments = {
+        "--extra-py-files"            = "${local.scripts_prefix}/glue_compat.py,${local.scripts_prefix}/${local.package_zip}"
+        "--additional-python-modules" = var.quality_gate_python_modules
+      }
     }
     maintenance = {
-      name     = "autocorp-maintenance-${var.environment}"
-      script   = "maintenance.py"
-      bookmark = "job-bookmark-disable"
+      name            = "autocorp-maintenance-${var.environment}"
+      script          = "maintenance.py"
+      bookmark        = "job-bookmark-disable"
+      extra_arguments = {}
     }
+  }
+
+  # every job's arguments; a job's extra_arguments are merged over them
+  common_arguments = {
+    "--datalake-formats"                 = "hudi"
+    "--extra-py-files"                   = "${local.scripts_prefix}/glue_compat.py"
+    "--conf"                             = local.hudi_spark_conf
+    "--enable-glue-datacatalog"          = "true"
+    "--enable-metrics"                   = "true"
+    "--enable-observability-metrics"     = "true"
+    "--enable-continuous-cloudwatch-log" = "true"
+    "--job-language"                     = "python"
+    "--TempDir"                          = "s3://${var.lake_bucket}/logs/glue-temp/"
+    "--lake_bucket"                      = var.lake_bucket
+    "--lake_env"                         = var.environment
+    "--source_schema"                    = var.source_schema
+    "--metrics_namespace"                = var.metrics_namespace
   }
 
   hudi_spark_conf = join(" --conf ", [
@@ -119,6 +146,28 @@ resource "aws_s3_object" "script" {
   source_hash = filemd5("${var.glue_scripts_dir}/${each.value}")
 }
 
+# The autocorp_lake package for the quality-gate job, built by `make bundle` (skipped before the
+# first build, like the MWAA bundle).
+resource "aws_s3_object" "package" {
+  for_each = fileexists(var.package_zip_path) ? toset([local.package_zip]) : toset([])
+
+  bucket      = var.scripts_bucket
+  key         = "glue_scripts/${each.value}"
+  source      = var.package_zip_path
+  source_hash = filemd5(var.package_zip_path)
+}
+
+# The table registry and the GX suites, read by the jobs as --registry s3://<lake>/config/tables.yaml
+# (suites beside it, in config/quality/).
+resource "aws_s3_object" "config" {
+  for_each = toset(concat(["tables.yaml"], tolist(fileset(var.include_dir, "quality/*.json"))))
+
+  bucket      = var.lake_bucket
+  key         = "config/${each.value}"
+  source      = "${var.include_dir}/${each.value}"
+  source_hash = filemd5("${var.include_dir}/${each.value}")
+}
+
 # ---------------------------------------------------------------- jobs
 resource "aws_glue_job" "this" {
   for_each = local.jobs
@@ -143,22 +192,11 @@ resource "aws_glue_job" "this" {
     max_concurrent_runs = var.max_concurrent_runs
   }
 
-  default_arguments = {
-    "--datalake-formats"                 = "hudi"
-    "--job-bookmark-option"              = each.value.bookmark
-    "--extra-py-files"                   = "${local.scripts_prefix}/glue_compat.py"
-    "--conf"                             = local.hudi_spark_conf
-    "--enable-glue-datacatalog"          = "true"
-    "--enable-metrics"                   = "true"
-    "--enable-observability-metrics"     = "true"
-    "--enable-continuous-cloudwatch-log" = "true"
-    "--job-language"                     = "python"
-    "--TempDir"                          = "s3://${var.lake_bucket}/logs/glue-temp/"
-    "--lake_bucket"                      = var.lake_bucket
-    "--lake_env"                         = var.environment
-    "--source_schema"                    = var.source_schema
-    "--metrics_namespace"                = var.metrics_namespace
-  }
+  default_arguments = merge(
+    local.common_arguments,
+    { "--job-bookmark-option" = each.value.bookmark },
+    each.value.extra_arguments,
+  )
 
-  depends_on = [aws_s3_object.script]
+  depends_on = [aws_s3_object.script, aws_s3_object.package, aws_s3_object.config]
 }

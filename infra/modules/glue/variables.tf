@@ -18,6 +18,22 @@ variable "glue_scripts_dir" {
   type        = string
 }
 
+variable "include_dir" {
+  description = "Absolute path of the repo's include/ folder (tables.yaml and quality/*.json go to s3://<lake>/config/)."
+  type        = string
+}
+
+variable "package_zip_path" {
+  description = "The autocorp_lake package zip built by `make bundle` (dist/mwaa/glue/autocorp_lake.zip)."
+  type        = string
+}
+
+variable "quality_gate_python_modules" {
+  description = "pip packages of the quality-gate job (--additional-python-modules): GX as pinned in requirements.txt."
+  type        = string
+  default     = "great-expectations==1.24.1,PyYAML==6.0.4"
+}
+
 variable "glue_role_arn" {
   description = "Role of the Glue jobs and crawlers."
   type        = string

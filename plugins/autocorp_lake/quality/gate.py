@@ -314,6 +314,20 @@ def parent_keys(lake_root: str, parent: dict, registry_uri: str | None = None) -
     return keys
 
 
+def parent_keys_spark(spark, lake_root: str, parent: dict, registry_uri: str | None = None):
+    """The parent's distinct keys as a one-column Spark dataframe (`__parent_key`), read by Spark
+    itself (s3:// on Glue), so a million keys never pass through the driver; None without data."""
+    from pyspark.sql import functions as F
+
+    zone = suites.suite_name(parent["kind"], parent["name"])
+    files = data_files(join(lake_root, "curated/hudi", _curated_name(registry_uri, parent)))
+    files += data_files(join(lake_root, "staged", zone))
+    if not files:
+        return None
+    keys = spark.read.parquet(*files).select(F.col(parent["column"]).cast("string").alias("__parent_key"))
+    return keys.where(F.col("__parent_key").isNotNull()).distinct()
+
+
 # --- the batch as a dataframe ----------------------------------------------------------------
 
 
@@ -435,14 +449,12 @@ def add_derived_spark(df, specs: list[dict], kind: str, lake_root: str, registry
             df = df.withColumn(name, F.round(num(spec["target"]) - num(spec["factor"]) * total, 2))
         elif spec["kind"] == "orphan":
             column = spec["column"]
-            keys = parent_keys(lake_root, spec["parent"], registry_uri)
-            if keys is None or column not in df.columns:
-                if keys is None:
+            parent = parent_keys_spark(df.sparkSession, lake_root, spec["parent"], registry_uri)
+            if parent is None or column not in df.columns:
+                if parent is None:
                     notes.append(f"{name}: parent {spec['parent']['kind']} {spec['parent']['name']} has no data yet; check skipped")
                 df = df.withColumn(name, F.lit(None).cast("string"))
                 continue
-            spark = df.sparkSession
-            parent = spark.createDataFrame([(str(k),) for k in keys], "__parent_key string").distinct()
             joined = df.join(F.broadcast(parent), F.col(column).cast("string") == F.col("__parent_key"), "left")
             orphan = F.col(column).isNotNull() & F.col("__parent_key").isNull()
             if kind == "table" and "Op" in df.columns:
@@ -641,6 +653,45 @@ def previous_result(lake_root: str, zone: str, run_id: str) -> dict | None:
 # --- the gate ----------------------------------------------------------------------------------
 
 
+def staged_rows(staged: str) -> int | None:
+    """Rows of a staged batch: the parquet footers of a local batch (exact, cheap); for an s3://
+    batch the `_batch.json` manifest of apply_changes / clean_feed, so that no data is fetched to
+    decide where to validate it; None when neither is there."""
+    if not is_s3(staged):
+        files = data_files(staged)
+        return _footer_rows(files) if files else None
+    manifest = join(staged, "_batch.json")
+    if not exists(manifest):
+        return None
+    rows = json.loads(read_text(manifest)).get("rows")
+    return None if rows is None else int(rows)
+
+
+def _local_files(staged: str, files: list[str], workdir: str) -> list[str]:
+    """The batch's parquet files on local disk (an s3:// batch is downloaded once)."""
+    if not is_s3(staged):
+        return files
+    local = os.path.join(workdir, "batch")
+    if not os.path.isdir(local):
+        download_tree(staged, local)
+    return data_files(local)
+
+
+def _footer_rows(files: list[str]) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+
+
+def task_summary(summary: dict) -> dict:
+    """What the gate task returns (its XCom): the summary without the per-expectation rows."""
+    rows_out = summary.get("results") or []
+    return {k: v for k, v in summary.items() if k != "results"} | {
+        "expectations": len(rows_out),
+        "passed": sum(1 for r in rows_out if r["success"]),
+    }
+
+
 def _arg(batch: dict, name: str, default: str | None = None) -> str | None:
     value = batch.get(f"--{name}", batch.get(name, default))
     return None if value is None else str(value)
@@ -679,11 +730,11 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
 
     workdir = tempfile.mkdtemp(prefix=f"gate-{zone}-")
     try:
-        local_batch = download_tree(staged, os.path.join(workdir, "batch")) if is_s3(staged) else staged
-        files = data_files(local_batch)
-        import pyarrow.parquet as pq
-
-        rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        files = data_files(staged)
+        rows = staged_rows(staged)
+        if rows is None:
+            files = _local_files(staged, files, workdir)
+            rows = _footer_rows(files)
         summary: dict[str, Any] = {
             "kind": kind, "name": name, "zone": zone, "run_id": run_id, "key": key,
             "suite": zone, "rows": rows, "engine": None, "validated_at": now.isoformat() + "Z",
@@ -705,10 +756,11 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
         summary["engine"] = chosen
         specs = suites.derived_columns(suite_data)
         if chosen == "pandas":
+            files = _local_files(staged, files, workdir)
             data = add_derived_pandas(to_pandas(_arrow_table(files)), specs, kind, lake_root, registry_uri,
                                       summary["notes"], tuple(meta.get("primary_key") or ()))
         else:
-            spark = _spark()
+            spark = _spark()  # reads s3:// itself on Glue: a big batch is never copied to a worker
             data = add_derived_spark(spark.read.parquet(*files), specs, kind, lake_root, registry_uri,
                                      summary["notes"], tuple(meta.get("primary_key") or ()))
 
@@ -753,10 +805,7 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
         write_text(join(out_dir, "result.json"), json.dumps(summary, indent=2, default=str))
         for warning in summary["warnings"]:
             log.warning("quality warning on %s %s: %s", zone, run_id, warning)
-        return {k: v for k, v in summary.items() if k != "results"} | {
-            "expectations": len(rows_out),
-            "passed": sum(1 for r in rows_out if r["success"]),
-        }
+        return task_summary(summary)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
