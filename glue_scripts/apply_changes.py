@@ -49,17 +49,6 @@ def cdc_prefix(schema: str, table: str) -> str:
     return f"raw/database/cdc/{schema}/{table}"
 
 
-def staged_prefix(table: str, run_id: str) -> str:
-    return f"staged/{table}/{run_id}"
-
-
-checkpoint_key = glue_compat.checkpoint_key
-
-
-def hudi_prefix(table: str) -> str:
-    return f"curated/hudi/{table}"
-
-
 safe_run_id = glue_compat.safe_run_id
 
 
@@ -200,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     job.init(args["JOB_NAME"], args)
 
     checkpoint = read_checkpoint(lake_root, table)
-    staged_uri = glue_compat.join(lake_root, staged_prefix(table, run_id))
+    staged_uri = glue_compat.join(lake_root, glue_compat.staged_prefix(table, run_id))
     manifest_uri = glue_compat.join(staged_uri, "_batch.json")
     if run_id in checkpoint["batches"] and glue_compat.exists(manifest_uri):
         # this batch is already promoted: a rerun keeps it as it is

@@ -37,7 +37,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 from typing import Sequence
 
 import glue_compat
@@ -103,20 +102,12 @@ def raw_key(feed: str, file: str) -> str:
     return f"raw/csv/{feed}/{file}"
 
 
-def staged_prefix(feed: str, run_id: str) -> str:
-    return f"staged/{zone_name(feed)}/{run_id}"
-
-
 def rejects_prefix(feed: str, run_id: str) -> str:
     return f"quarantine/{zone_name(feed)}/{run_id}/rejects"
 
 
 def summary_key(feed: str, run_id: str) -> str:
     return f"logs/quality/{zone_name(feed)}/{run_id}/rejects_summary.json"
-
-
-def safe_run_id(run_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", run_id).strip("_") or "run"
 
 
 def load_feed_spec(registry_uri: str, feed: str) -> dict:
@@ -171,14 +162,19 @@ def read_feed_csv(spark, uri: str, expected: Sequence[str]) -> DataFrame:
         spark.read.option("header", "true").option("multiLine", "true").option("escape", '"')
         .option("mode", "PERMISSIVE").schema(schema).csv(uri)
     )
-    # one file read with multiLine is one partition: the increasing id is the file order
-    return (
+    df = (
         df.withColumn(SOURCE_FILE, F.col("_metadata.file_name"))
         .withColumn(SOURCE_FILE_TS, F.col("_metadata.file_modification_time"))
         .withColumn("_mono", F.monotonically_increasing_id())
-        .withColumn(SOURCE_ROW, F.row_number().over(Window.orderBy("_mono")).cast("int"))
-        .drop("_mono")
     )
+    if df.rdd.getNumPartitions() == 1:
+        # one file read with multiLine is one partition, whose increasing ids are 0..n-1 in file
+        # order: the row number without a global sort on one core
+        numbered = df.withColumn(SOURCE_ROW, (F.col("_mono") + 1).cast("int"))
+    else:
+        numbered = df.withColumn(SOURCE_ROW, F.row_number().over(Window.orderBy("_mono")).cast("int"))
+    # the row rules (regexes, casts) then run on every core, not on the reader's one partition
+    return numbered.drop("_mono").repartition(spark.sparkContext.defaultParallelism)
 
 
 def _trimmed(column: str) -> Column:
@@ -330,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         raise glue_compat.ArgumentError("missing argument --name (the feed, e.g. sales_orders)")
     lake_root = (args["lake_root"] or glue_compat.default_lake_root()).rstrip("/")
     spec = load_feed_spec(args["registry"] or glue_compat.default_registry(), feed)
-    run_id = safe_run_id(args["run_id"])
+    run_id = glue_compat.safe_run_id(args["run_id"])
     key = spec["primary_key"][0]
     window = order_window(lake_root, args["order_date_start"], args["order_date_end"])
     source = glue_compat.join(lake_root, raw_key(feed, spec["file"]))
@@ -347,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     try:
         input_rows = classified.count()
         counts = reject_counts(classified)
-        staged_uri = glue_compat.join(lake_root, staged_prefix(feed, run_id))
+        staged_uri = glue_compat.join(lake_root, glue_compat.staged_prefix(zone_name(feed), run_id))
         rejects_uri = glue_compat.join(lake_root, rejects_prefix(feed, run_id))
         accepted_rows(classified, feed, run_id).write.mode("overwrite").parquet(staged_uri)
         rejected_rows(classified, run_id).write.mode("overwrite").parquet(rejects_uri)

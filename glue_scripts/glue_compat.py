@@ -268,6 +268,15 @@ def safe_run_id(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", str(run_id)).strip("_") or "run"
 
 
+def staged_prefix(zone: str, run_id: str) -> str:
+    """The folder of one staged batch; zone is a table or feed_<feed>."""
+    return f"staged/{zone}/{run_id}"
+
+
+def hudi_prefix(table: str) -> str:
+    return f"curated/hudi/{table}"
+
+
 def checkpoint_key(zone: str) -> str:
     """The committed checkpoint of a table (or feed_<feed>): files processed, batches promoted."""
     return f"staged/_checkpoints/{zone}.json"
@@ -286,4 +295,4 @@ def read_checkpoint(lake_root: str, zone: str) -> dict:
 
 
 def hudi_table_exists(lake_root: str, table: str) -> bool:
-    return exists(join(lake_root, "curated/hudi", table, ".hoodie", "hoodie.properties"))
+    return exists(join(lake_root, hudi_prefix(table), ".hoodie", "hoodie.properties"))

@@ -7,6 +7,7 @@ import csv
 import pytest
 
 from autocorp_lake.local import generator
+from source_invariants import check_invariants
 
 pytestmark = pytest.mark.integration
 
@@ -19,42 +20,6 @@ KEYS = {
     "service_parts": "service_part_id", "sales_order": "order_id",
     "sales_order_parts": "line_item_id", "sales_order_services": "line_item_id",
 }
-
-INVARIANTS = {
-    "subtotal is the sum of the lines": """
-        select count(*) from sales_order o
-        where o.subtotal is distinct from
-              coalesce((select sum(line_total) from sales_order_parts p where p.order_id = o.order_id), 0)
-            + coalesce((select sum(line_total) from sales_order_services s where s.order_id = o.order_id), 0)""",
-    "total = subtotal + tax": "select count(*) from sales_order where total_amount <> subtotal + tax",
-    "every order has a line": """
-        select count(*) from sales_order o
-        where not exists (select 1 from sales_order_parts p where p.order_id = o.order_id)
-          and not exists (select 1 from sales_order_services s where s.order_id = o.order_id)""",
-    "order_type matches the lines": """
-        select count(*) from sales_order o
-        where order_type <> case
-            when exists (select 1 from sales_order_parts p where p.order_id = o.order_id)
-             and exists (select 1 from sales_order_services s where s.order_id = o.order_id) then 'Mixed'
-            when exists (select 1 from sales_order_parts p where p.order_id = o.order_id) then 'Parts'
-            else 'Service' end""",
-    "part line_total = quantity * unit_price":
-        "select count(*) from sales_order_parts where line_total <> quantity * unit_price",
-    "part lines reference parts": """
-        select count(*) from sales_order_parts l
-        where not exists (select 1 from auto_parts p where p.part_id = l.part_id and p.sku = l.sku)""",
-    "service_parts reference parts": """
-        select count(*) from service_parts sp where not exists (select 1 from auto_parts p where p.sku = sp.sku)""",
-    "updated_at after created_at": """
-        select (select count(*) from sales_order where updated_at < created_at)
-             + (select count(*) from customers where updated_at < created_at)
-             + (select count(*) from auto_parts where updated_at < created_at)""",
-}
-
-
-def check_invariants(conn) -> None:
-    for name, sql in INVARIANTS.items():
-        assert conn.execute(sql).fetchone()[0] == 0, name
 
 
 def counts(conn) -> dict[str, int]:

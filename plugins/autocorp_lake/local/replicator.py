@@ -85,6 +85,7 @@ import pyarrow.parquet as pq
 import tenacity
 
 from autocorp_lake import config
+from autocorp_lake.local.files import fsync_dir
 from autocorp_lake.local.services import ServiceError
 
 SLOT = "autocorp_lake"  # default; AUTOCORP_REPLICATOR_SLOT overrides (the benchmark uses its own)
@@ -184,14 +185,6 @@ def change_seq(lsn: int, position: int) -> str:
     return f"{lsn:016X}{position:010d}"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _tmp_name(final: Path) -> Path:
     return final.with_name(f".{final.name}{TMP_SUFFIX}")
 
@@ -229,7 +222,7 @@ def _save_state(state: dict) -> None:
     tmp = _tmp_name(path)
     _write_bytes_durably(tmp, json.dumps(state, indent=2, sort_keys=True).encode())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 @contextlib.contextmanager
@@ -458,7 +451,7 @@ def _cleanup(state: dict, log: Callable) -> dict:
                 os.replace(tmp, final)
                 dirs.add(final.parent)
         for directory in dirs:
-            _fsync_dir(directory)
+            fsync_dir(directory)
         state["last_lsn"] = pending["last_lsn"]
         state["last_batch"] = pending["batch"]
         state["batches"] = state.get("batches", 0) + 1
@@ -564,7 +557,7 @@ class _LoadFileWriter:
         self.writer.close()
         _fsync_file(self.tmp)
         os.replace(self.tmp, self.final)
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         self.files.append({"file": str(self.final.relative_to(config.lake_root())),
                            "rows": self.rows_in_file})
         self.writer = None
@@ -1015,7 +1008,7 @@ def _capture(conn: psycopg.Connection, state: dict, log: Callable) -> dict:
                         "files": [str(final.relative_to(config.lake_root()))],
                     })
                 for directory in {f.parent for _, f in files}:
-                    _fsync_dir(directory)
+                    fsync_dir(directory)
             except BaseException:
                 for tmp, _ in files:
                     tmp.unlink(missing_ok=True)
@@ -1031,7 +1024,7 @@ def _capture(conn: psycopg.Connection, state: dict, log: Callable) -> dict:
             for tmp, final in files:
                 os.replace(tmp, final)
             for directory in {f.parent for _, f in files}:
-                _fsync_dir(directory)
+                fsync_dir(directory)
             _crash_point("after_files")
             state["last_batch"] = batch
             state["batches"] = state.get("batches", 0) + 1

@@ -38,17 +38,21 @@ def _ivy_jar(coordinate: str) -> Path:
     return ivy_dir() / "jars" / f"{group}_{artifact}-{version}.jar"
 
 
-def driver_classpath() -> list[str]:
-    """Jars that must be on the driver's own classpath: the JDBC driver, once it is cached."""
+def driver_classpath(with_hudi: bool = False) -> list[str]:
+    """Jars that must be on the driver's own classpath: the JDBC driver, once it is cached, and
+    with_hudi the Hudi bundle (the Thrift Server's sessions load Hudi's catalog from there)."""
     jar = _ivy_jar(POSTGRES_JDBC)
-    return [str(jar)] if jar.is_file() else []
+    classpath = [str(jar)] if jar.is_file() else []
+    if with_hudi:
+        classpath.append(str(_ivy_jar(HUDI_BUNDLE)))
+    return classpath
 
 
 def warehouse_dir() -> str:
     return config.lake_uri("warehouse")
 
 
-def spark_conf(app_name: str = "autocorp-lake") -> dict[str, str]:
+def spark_conf(app_name: str = "autocorp-lake", hudi_on_driver_classpath: bool = False) -> dict[str, str]:
     """Every Spark setting of the local target (also used by spark-submit)."""
     pg = config.postgres()
     conf = {
@@ -92,7 +96,7 @@ def spark_conf(app_name: str = "autocorp-lake") -> dict[str, str]:
     }
     if pg.password:
         conf["spark.hadoop.javax.jdo.option.ConnectionPassword"] = pg.password
-    classpath = driver_classpath()
+    classpath = driver_classpath(with_hudi=hudi_on_driver_classpath)
     if classpath:
         conf["spark.driver.extraClassPath"] = os.pathsep.join(classpath)
     return conf
@@ -156,10 +160,12 @@ def spark_submit_path() -> str:
     return found
 
 
-def spark_submit_command(script: str, args: dict, app_name: str | None = None) -> list[str]:
+def spark_submit_command(
+    script: str, args: dict, app_name: str | None = None, hudi_on_driver_classpath: bool = False
+) -> list[str]:
     """The spark-submit command line that runs a Glue script file with the local settings."""
     script_path = Path(script).resolve()
-    conf = spark_conf(app_name or script_path.stem)
+    conf = spark_conf(app_name or script_path.stem, hudi_on_driver_classpath)
     command = [
         spark_submit_path(),
         "--master", conf.pop("spark.master"),

@@ -79,15 +79,9 @@ def start(log=print, timeout: float = 180.0) -> dict:
         )
     from autocorp_lake.local import spark as local_spark
 
-    command = local_spark.spark_submit_command("spark-internal", {}, app_name="autocorp-sql-endpoint")
+    command = local_spark.spark_submit_command(
+        "spark-internal", {}, app_name="autocorp-sql-endpoint", hudi_on_driver_classpath=True)
     # spark_submit_command ends with the script path; the Thrift Server takes a class instead
-    # Thrift sessions load the session catalog (Hudi's) from the driver's own classpath
-    hudi_jar = str(local_spark._ivy_jar(local_spark.HUDI_BUNDLE))
-    if "--driver-class-path" in command:
-        at = command.index("--driver-class-path") + 1
-        command[at] = f"{command[at]}:{hudi_jar}"
-    else:
-        command[1:1] = ["--driver-class-path", hudi_jar]
     command = [command[0], "--class", THRIFT_CLASS, *command[1:-1], "spark-internal",
                "--hiveconf", f"hive.server2.thrift.port={port()}",
                "--hiveconf", "hive.server2.thrift.bind.host=127.0.0.1"]

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from autocorp_lake import config
+from autocorp_lake.local.files import fsync_dir
 from autocorp_lake.local.services import ServiceError
 
 MANIFEST_FILE = "data_validation_manifest.json"
@@ -71,14 +72,6 @@ def _copy_file(source: Path, target: Path) -> None:
         os.fsync(dst.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
@@ -87,7 +80,7 @@ def _write_json(path: Path, data: dict) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _feed_of(name: str) -> str | None:
@@ -191,7 +184,7 @@ def transfer(source_dir: str | Path | None = None, log: Callable = print) -> dic
             log(f"FAILED {path.name}: {'; '.join(failures)}")
             continue
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         totals["transferred"] += 1
         totals["verified"] += 1
         totals["bytes_transferred"] += size
