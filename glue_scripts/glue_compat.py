@@ -234,7 +234,7 @@ def default_registry() -> str:
 def load_table_spec(registry_uri: str, table: str) -> dict:
     """One table of the registry (include/tables.yaml, YAML or JSON) as a plain dict:
     name, primary_key (list), ordering_field, partition (dict or None), hudi_table_type,
-    source_schema."""
+    buckets (bucket index of an unpartitioned table, or None), source_schema."""
     text = read_text(registry_uri)
     try:
         import yaml
@@ -252,6 +252,7 @@ def load_table_spec(registry_uri: str, table: str) -> dict:
                 "ordering_field": item.get("ordering_field", "dms_change_seq"),
                 "partition": item.get("partition") or None,
                 "hudi_table_type": item.get("hudi_table_type", "COPY_ON_WRITE"),
+                "buckets": item.get("buckets"),
                 "source_schema": data.get("source_schema", "public"),
             }
     names = ", ".join(t["name"] for t in data.get("tables", []))

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import time
 from typing import Sequence
 
@@ -38,6 +39,7 @@ DELETE_FLAG = "_hoodie_is_deleted"
 BATCH_META_KEY = "_autocorp_batch_id"  # commit metadata (prefix "_" = hoodie commitmeta prefix)
 RETAIN_HOURS = 168  # a week of time travel
 COMMITS_PER_WEEK = 7 * 24 * 6  # CDC every 10 minutes
+DEFAULT_BUCKETS = 4  # bucket index of an unpartitioned table without `buckets` in the registry
 
 
 def hudi_path(lake_root: str, table: str) -> str:
@@ -52,8 +54,50 @@ def key_generator(spec: dict) -> str:
     return "org.apache.hudi.keygen.SimpleKeyGenerator"
 
 
+def metadata_table_default(lake_root: str) -> bool:
+    """Hudi's metadata table replaces S3 listings; on a local disk listing is cheap and the table
+    only adds a second commit per write. AUTOCORP_HUDI_METADATA=true|false decides either way."""
+    override = os.environ.get("AUTOCORP_HUDI_METADATA", "").strip().lower()
+    if override in ("true", "false"):
+        return override == "true"
+    return str(lake_root).startswith("s3://")
+
+
+def index_options(spec: dict) -> dict[str, str]:
+    """Partitioned tables: a global index, so a key stays unique across partitions (an update that
+    changes the month moves the row, a delete finds the row whatever partition it carries).
+    Unpartitioned tables: a bucket index, a key's file group is the hash of the key, so an upsert
+    needs no index lookup (the number of buckets, registry `buckets`, is fixed at table creation)."""
+    if spec.get("partition"):
+        return {"hoodie.index.type": "GLOBAL_SIMPLE", "hoodie.simple.index.update.partition.path": "true"}
+    return {
+        "hoodie.index.type": "BUCKET",
+        "hoodie.index.bucket.engine": "SIMPLE",
+        "hoodie.bucket.index.num.buckets": str(spec.get("buckets") or DEFAULT_BUCKETS),
+        "hoodie.bucket.index.hash.field": ",".join(spec["primary_key"]),
+    }
+
+
+BUCKET_FILE = re.compile(r"^[0-9]{8}-")  # bucket index file groups: <bucket id, 8 digits>-<uuid>
+
+
+def check_bucket_layout(lake_root: str, spec: dict) -> None:
+    """A table written before it had a bucket index has file groups the bucket index cannot map:
+    stop with the fix rather than write duplicates."""
+    if spec.get("partition"):
+        return
+    files = glue_compat.list_files(hudi_path(lake_root, spec["name"]))
+    names = [uri.rsplit("/", 1)[-1] for uri in files if "/.hoodie" not in uri]
+    stray = [name for name in names if not BUCKET_FILE.match(name)]
+    if stray:
+        raise RuntimeError(
+            f"Hudi table {spec['name']} was created without its bucket index ({stray[0]} is not a bucket "
+            "file); rebuild it: autocorp-lake run autocorp_bootstrap --conf '{\"reset\": true}'"
+        )
+
+
 def hudi_options(spec: dict, operation: str, batch_id: str, database: str = "autocorp_curated",
-                 hive_sync: bool = True) -> dict[str, str]:
+                 hive_sync: bool = True, metadata: bool = True) -> dict[str, str]:
     """The Hudi write options of a registry table (pure: unit-testable)."""
     table = spec["name"]
     partition = spec.get("partition")
@@ -71,14 +115,15 @@ def hudi_options(spec: dict, operation: str, batch_id: str, database: str = "aut
         "hoodie.datasource.write.partitionpath.field": partition_field,
         "hoodie.datasource.write.keygenerator.class": key_generator(spec),
         "hoodie.datasource.write.hive_style_partitioning": "true",
-        # a key is unique across partitions: an update that changes the month moves the row,
-        # and a delete finds the row whatever partition value it carries
-        "hoodie.index.type": "GLOBAL_SIMPLE" if partition else "SIMPLE",
-        "hoodie.simple.index.update.partition.path": "true",
+        **index_options(spec),
         # schema evolution: new columns extend the table schema (nullable), never dropped
         "hoodie.datasource.write.reconcile.schema": "true",
-        "hoodie.combine.before.upsert": "true",
-        "hoodie.combine.before.insert": "true",
+        # a staged batch holds one row per key (apply_changes keeps the latest change, clean_feed
+        # the first row, and the gate blocks a duplicated key): no second dedupe shuffle here
+        "hoodie.combine.before.upsert": "false",
+        "hoodie.combine.before.insert": "false",
+        # Spark's own default codec: gzip (Hudi's default) doubled the write time of a table
+        "hoodie.parquet.compression.codec": "snappy",
         # a week of time travel
         "hoodie.clean.automatic": "true",
         "hoodie.cleaner.policy": "KEEP_LATEST_BY_HOURS",
@@ -90,8 +135,7 @@ def hudi_options(spec: dict, operation: str, batch_id: str, database: str = "aut
         "hoodie.insert.shuffle.parallelism": "4",
         "hoodie.bulkinsert.shuffle.parallelism": "4",
         "hoodie.delete.shuffle.parallelism": "4",
-        # the metadata table saves S3 listings; AUTOCORP_HUDI_METADATA=false turns it off
-        "hoodie.metadata.enable": os.environ.get("AUTOCORP_HUDI_METADATA", "true"),
+        "hoodie.metadata.enable": str(metadata).lower(),
         "hoodie.datasource.write.commitmeta.key.prefix": "_",
         BATCH_META_KEY: batch_id,
     }
@@ -255,9 +299,11 @@ def main(argv: Sequence[str] | None = None) -> dict:
     operation = "bulk_insert" if first and not exists else "upsert"
     df = rows_to_write(spark.read.parquet(staged_uri), operation)
     if exists:
+        check_bucket_layout(lake_root, spec)
         df = align_to_table(df, table_columns(spark, hudi_path(lake_root, table)))
     options = hudi_options(spec, operation, run_id, args["catalog_database"],
-                           hive_sync=args["hive_sync"].lower() == "true")
+                           hive_sync=args["hive_sync"].lower() == "true",
+                           metadata=metadata_table_default(lake_root))
     df.write.format("hudi").options(**options).mode("append").save(hudi_path(lake_root, table))
 
     instant = batch_on_timeline(lake_root, table, run_id)

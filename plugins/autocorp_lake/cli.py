@@ -271,7 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from autocorp_lake.config import ConfigError
 
-    handled: tuple[type[BaseException], ...] = (ConfigError,)
+    from autocorp_lake.bench import BenchError
+
+    handled: tuple[type[BaseException], ...] = (ConfigError, BenchError)
     try:
         from autocorp_lake.local.services import ServiceError
 

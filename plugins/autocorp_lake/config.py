@@ -161,6 +161,7 @@ class Table:
     partition: Partition | None
     hudi_table_type: str
     load_order: int
+    buckets: int | None = None
 
     @property
     def key(self) -> str:
@@ -218,6 +219,12 @@ def _parse_registry(data: dict[str, Any]) -> Registry:
         table_type = item.get("hudi_table_type", "COPY_ON_WRITE")
         if table_type not in ("COPY_ON_WRITE", "MERGE_ON_READ"):
             raise ConfigError(f"table {item['name']}: hudi_table_type {table_type!r} is not valid")
+        buckets = item.get("buckets")
+        if buckets is not None and (partition or not isinstance(buckets, int) or buckets < 1):
+            raise ConfigError(
+                f"table {item['name']}: buckets {buckets!r} must be a positive integer, and only on an "
+                "unpartitioned table (partitioned tables use a global index)"
+            )
         tables.append(
             Table(
                 name=item["name"],
@@ -226,6 +233,7 @@ def _parse_registry(data: dict[str, Any]) -> Registry:
                 partition=Partition(**partition) if partition else None,
                 hudi_table_type=table_type,
                 load_order=int(item.get("load_order", 1)),
+                buckets=buckets,
             )
         )
     feeds = [

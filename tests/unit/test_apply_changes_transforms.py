@@ -114,6 +114,38 @@ def test_promote_options_follow_the_registry():
     flat = promote.hudi_options({**SPEC, "partition": None, "hudi_table_type": "COPY_ON_WRITE"}, "bulk_insert", "r")
     assert flat["hoodie.datasource.write.keygenerator.class"].endswith("NonpartitionedKeyGenerator")
     assert flat["hoodie.datasource.hive_sync.partition_extractor_class"].endswith("NonPartitionedExtractor")
+    # partitioned: a global index (rows move between months); unpartitioned: the bucket index
+    assert options["hoodie.index.type"] == "GLOBAL_SIMPLE"
+    assert options["hoodie.simple.index.update.partition.path"] == "true"
+    assert flat["hoodie.index.type"] == "BUCKET" and flat["hoodie.bucket.index.num.buckets"] == "4"
+    assert flat["hoodie.bucket.index.hash.field"] == "order_id"
+    one = promote.hudi_options({**SPEC, "partition": None, "buckets": 1}, "upsert", "r")
+    assert one["hoodie.bucket.index.num.buckets"] == "1"
+    assert options["hoodie.parquet.compression.codec"] == "snappy"
+    assert options["hoodie.combine.before.upsert"] == "false"
+
+
+def test_metadata_table_on_s3_only_unless_set(monkeypatch):
+    import promote
+
+    monkeypatch.delenv("AUTOCORP_HUDI_METADATA", raising=False)
+    assert promote.metadata_table_default("s3://autocorp-datalake-dev") is True
+    assert promote.metadata_table_default("/work/lake") is False
+    monkeypatch.setenv("AUTOCORP_HUDI_METADATA", "true")
+    assert promote.metadata_table_default("/work/lake") is True
+    assert promote.hudi_options(SPEC, "upsert", "r", metadata=False)["hoodie.metadata.enable"] == "false"
+
+
+def test_registry_buckets_only_on_unpartitioned_tables():
+    from autocorp_lake import config
+
+    registry = config.registry()
+    assert registry.table("customers").buckets == 4
+    assert all(t.buckets is None for t in registry.tables if t.partition)
+    data = {"tables": [{"name": "x", "primary_key": ["id"], "partition": {"source_column": "d",
+            "granularity": "month", "field": "m"}, "buckets": 2}], "feeds": []}
+    with pytest.raises(config.ConfigError, match="buckets"):
+        config._parse_registry(data)
 
 
 def test_glue_compat_parses_name_value_pairs():
