@@ -15,8 +15,11 @@ Arguments (`--name value`):
   --kind        accepted and ignored (the DAGs pass it to every job)
   --JOB_NAME    Glue job name (Glue passes it)
 
-Bookmark: locally the committed checkpoint `staged/_checkpoints/<table>.json` (advanced by
-promote after the Hudi commit); on Glue, job bookmarks through `transformation_ctx`.
+Bookmark: the committed checkpoint `staged/_checkpoints/<table>.json`, advanced by promote after
+the Hudi commit, decides which files are processed. On Glue, job bookmarks (`transformation_ctx`)
+list the new files without listing the whole prefix; since a bookmark moves when this job ends,
+the files of staged batches that were never promoted are taken again. Files of a quarantined
+batch are held back on both targets until the batch is released, so later runs go on.
 """
 
 from __future__ import annotations
@@ -127,6 +130,26 @@ def unprocessed(files: Iterable[str], processed: Iterable[str]) -> list[str]:
     return [f for f in order_files(files) if f not in done]
 
 
+def _manifest_files(manifests: Iterable[str]) -> set[str]:
+    return {f for uri in manifests for f in json.loads(glue_compat.read_text(uri)).get("files") or []}
+
+
+def quarantined_files(lake_root: str, table: str) -> set[str]:
+    """Raw files of the table's quarantined batches: held back until the batch is fixed and
+    released (release promotes them), so later runs neither replay them nor are blocked by them."""
+    return _manifest_files(glue_compat.batch_manifests(glue_compat.join(lake_root, "quarantine", table)))
+
+
+def pending_files(lake_root: str, table: str, checkpoint: dict, run_id: str) -> set[str]:
+    """Raw files of staged batches never promoted (a failed promote or gate error). With Glue job
+    bookmarks they are past the bookmark already, so the next batch takes them again."""
+    manifests = [
+        uri for uri in glue_compat.batch_manifests(glue_compat.join(lake_root, "staged", table))
+        if uri.rsplit("/", 2)[-2] not in set(checkpoint["batches"]) | {run_id}
+    ]
+    return _manifest_files(manifests)
+
+
 def schema_summary(df: DataFrame) -> list[dict]:
     return [
         {"name": f.name, "type": f.dataType.simpleString(), "nullable": f.nullable}
@@ -149,8 +172,8 @@ def relative_key(lake_root: str, uri: str) -> str:
 # --- main ----------------------------------------------------------------------------------------
 
 
-def _read_with_bookmark(context, spark, lake_root: str, spec: dict, table: str):
-    """Glue: the raw files not seen by the job bookmark (transformation_ctx), with their names."""
+def _bookmark_new_files(context, lake_root: str, spec: dict, table: str) -> list[str]:
+    """Glue: the raw files not yet seen by the job bookmark (transformation_ctx `raw_<table>`)."""
     paths = [
         glue_compat.join(lake_root, full_load_prefix(spec["source_schema"], table)) + "/",
         glue_compat.join(lake_root, cdc_prefix(spec["source_schema"], table)) + "/",
@@ -163,10 +186,9 @@ def _read_with_bookmark(context, spark, lake_root: str, spec: dict, table: str):
     )
     df = frame.toDF()
     if not df.columns:
-        return None, []
-    df = df.withColumn("_source_file", F.input_file_name())
-    files = sorted(r[0] for r in df.select("_source_file").distinct().collect())
-    return df.drop("_source_file"), [relative_key(lake_root, f) for f in files]
+        return []
+    names = df.select(F.input_file_name().alias("file")).distinct().collect()
+    return sorted(relative_key(lake_root, row["file"]) for row in names)
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -195,20 +217,21 @@ def main(argv: Sequence[str] | None = None) -> dict:
         # this batch is already promoted: a rerun keeps it as it is
         job.commit()
         return json.loads(glue_compat.read_text(manifest_uri))
+    held = quarantined_files(lake_root, table)
     if glue_compat.ON_GLUE and args["use_bookmarks"] == "true":
-        raw, files = _read_with_bookmark(context, spark, lake_root, spec, table)
+        candidates = set(_bookmark_new_files(context, lake_root, spec, table))
+        candidates |= pending_files(lake_root, table, checkpoint, run_id)
     else:
         available = glue_compat.list_files(
             glue_compat.join(lake_root, full_load_prefix(spec["source_schema"], table))
         ) + glue_compat.list_files(glue_compat.join(lake_root, cdc_prefix(spec["source_schema"], table)))
-        files = unprocessed((relative_key(lake_root, f) for f in available), checkpoint["files"])
-        raw = (
-            spark.read.option("mergeSchema", "true").parquet(
-                *[glue_compat.join(lake_root, f) for f in files]
-            )
-            if files
-            else None
-        )
+        candidates = {relative_key(lake_root, f) for f in available}
+    files = unprocessed(candidates - held, checkpoint["files"])
+    raw = (
+        spark.read.option("mergeSchema", "true").parquet(*[glue_compat.join(lake_root, f) for f in files])
+        if files
+        else None
+    )
 
     first_load = not checkpoint["files"] and not hudi_table_exists(lake_root, table)
     manifest = {

@@ -179,6 +179,24 @@ def list_files(uri: str, suffix: str = ".parquet") -> list[str]:
     return sorted(out)
 
 
+def batch_manifests(uri: str) -> list[str]:
+    """Every `_batch.json` under uri (recursive), sorted: the manifests of staged or quarantined
+    batches (list_files skips names starting with '_')."""
+    if uri.startswith("s3://"):
+        bucket, prefix = _split_s3(uri.rstrip("/") + "/")
+        paginator = _s3().get_paginator("list_objects_v2")
+        return sorted(f"s3://{bucket}/{item['Key']}"
+                      for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+                      for item in page.get("Contents", []) if item["Key"].endswith("/_batch.json"))
+    import os
+
+    out = []
+    for folder, dirs, files in os.walk(uri):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        out += [os.path.join(folder, name) for name in files if name == "_batch.json"]
+    return sorted(out)
+
+
 def exists(uri: str) -> bool:
     if uri.startswith("s3://"):
         bucket, key = _split_s3(uri)

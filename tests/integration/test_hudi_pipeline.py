@@ -236,3 +236,33 @@ def test_catalog_has_the_synced_tables(spark, lake):
     assert {"customers", "sales_order_ro", "sales_order_rt"} <= names
     rows = spark.table("autocorp_curated.sales_order_rt").where("order_id = 3").collect()
     assert rows[0]["status"] == "shipped"
+
+
+def test_a_quarantined_batch_is_held_back_and_does_not_block_the_next_run(spark, lake, dms):
+    """The gate moves a failed batch to quarantine (as gate.run_gate does); the next run takes only
+    the newer files, and the released batch is promoted after it: the older change wins nowhere."""
+    from autocorp_lake.quality import gate
+
+    columns = [n for n, _ in CUSTOMERS] + ["loyalty_tier"]
+    extra = [("loyalty_tier", pa.string())]
+    before = snapshot(spark, lake, "customers", columns)
+    held_key, next_key = sorted(before)[0], sorted(before)[-1]
+    held_file = dms.cdc("customers", [("U", customer(held_key, name="held", loyalty_tier="bronze"))], extra=extra)
+    held = run_glue_script("apply_changes", {"table": "customers", "run_id": "run_bad", "lake_root": str(lake)})
+    assert held["rows"] == 1
+    staged, quarantine = lake / "staged/customers/run_bad", lake / "quarantine/customers/run_bad/batch"
+    gate.move_tree(str(staged), str(quarantine))
+
+    dms.cdc("customers", [("U", customer(next_key, name="next", loyalty_tier="gold"))], extra=extra)
+    manifest, result = apply_and_promote(lake, "customers", "run_next")
+    assert str(held_file.relative_to(lake)) not in manifest["files"] and manifest["rows"] == 1
+    assert result["written"]
+    got = snapshot(spark, lake, "customers", columns)
+    assert got[next_key]["first_name"] == "next" and got[held_key] == before[held_key]  # held back
+
+    gate.move_tree(str(quarantine), str(staged))  # what release does before its gate and promote
+    released = run_glue_script("promote", {"table": "customers", "run_id": "run_bad", "lake_root": str(lake)})
+    assert released["written"]
+    assert_image(spark, lake, dms, "customers", columns)
+    manifest, result = apply_and_promote(lake, "customers", "run_after")
+    assert manifest["rows"] == 0 and not result["written"]  # nothing replayed

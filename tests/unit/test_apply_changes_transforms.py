@@ -156,3 +156,18 @@ def test_glue_compat_parses_name_value_pairs():
     assert args == {"table": "customers", "run_id": "r1", "flag": "true", "lake_root": None}
     with pytest.raises(glue_compat.ArgumentError, match="--table"):
         glue_compat.parse_args([], ["table"])
+
+
+def test_a_table_without_its_bucket_layout_is_refused_with_the_fix(tmp_path):
+    import promote
+
+    spec = {**SPEC, "name": "customers", "partition": None, "buckets": 4}
+    table = tmp_path / "curated/hudi/customers"
+    (table / ".hoodie").mkdir(parents=True)
+    (table / ".hoodie/ignored.parquet").write_bytes(b"")
+    (table / "00000001-6f0c-4b1e-9a57-0d1f2a3b4c5d-0_0-1-2_20261126.parquet").write_bytes(b"")
+    promote.check_bucket_layout(str(tmp_path), spec)  # bucket files only: fine
+    (table / "6f0c4b1e-9a57-0d1f-2a3b-4c5d6e7f8091-0_0-1-2_20261120.parquet").write_bytes(b"")
+    with pytest.raises(RuntimeError, match="bucket index.*reset"):
+        promote.check_bucket_layout(str(tmp_path), spec)
+    promote.check_bucket_layout(str(tmp_path), {**spec, "partition": {"field": "order_month"}})  # global index
