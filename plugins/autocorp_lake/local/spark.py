@@ -23,6 +23,8 @@ from pathlib import Path
 
 from autocorp_lake import config
 
+LOOPBACK = "127.0.0.1"
+
 HUDI_BUNDLE = "org.apache.hudi:hudi-spark3.5-bundle_2.12:0.15.0"
 POSTGRES_JDBC = "org.postgresql:postgresql:42.7.4"
 PACKAGES = (HUDI_BUNDLE, POSTGRES_JDBC)
@@ -63,6 +65,9 @@ def spark_conf(app_name: str = "autocorp-lake", hudi_on_driver_classpath: bool =
         "spark.sql.shuffle.partitions": os.environ.get("AUTOCORP_SPARK_SHUFFLE_PARTITIONS", "4"),
         "spark.default.parallelism": "4",
         "spark.ui.enabled": "false",
+        # loopback only: otherwise the driver binds to the host's first interface address
+        "spark.driver.host": LOOPBACK,
+        "spark.driver.bindAddress": LOOPBACK,
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
         "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -Djdk.attach.allowAttachSelf=true",
@@ -118,6 +123,7 @@ def build_session(app_name: str = "autocorp-lake"):
     """The SparkSession of the local target (getOrCreate), with the catalog databases present."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
@@ -194,4 +200,5 @@ def submit_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (plugins, env.get("PYTHONPATH", "")) if p)
     env["PYSPARK_PYTHON"] = sys.executable
     env["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    env.setdefault("SPARK_LOCAL_IP", LOOPBACK)
     return env
