@@ -81,7 +81,7 @@ def index_options(spec: dict) -> dict[str, str]:
 BUCKET_FILE = re.compile(r"^[0-9]{8}-")  # bucket index file groups: <bucket id, 8 digits>-<uuid>
 
 
-def check_bucket_layout(lake_root: str, spec: dict) -> None:
+def check_bucket_layout(lake_root: str, spec: dict, kind: str = "table") -> None:
     """A table written before it had a bucket index has file groups the bucket index cannot map:
     stop with the fix rather than write duplicates."""
     if spec.get("partition"):
@@ -90,9 +90,11 @@ def check_bucket_layout(lake_root: str, spec: dict) -> None:
     names = [uri.rsplit("/", 1)[-1] for uri in files if "/.hoodie" not in uri]
     stray = [name for name in names if not BUCKET_FILE.match(name)]
     if stray:
+        fix = ("autocorp-lake run autocorp_bootstrap --conf '{\"reset\": true}'" if kind == "table" else
+               f"delete {hudi_path(lake_root, spec['name'])} and run autocorp_files again (each export is whole)")
         raise RuntimeError(
             f"Hudi table {spec['name']} was created without its bucket index ({stray[0]} is not a bucket "
-            "file); rebuild it: autocorp-lake run autocorp_bootstrap --conf '{\"reset\": true}'"
+            f"file); rebuild it: {fix}"
         )
 
 
@@ -299,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     operation = "bulk_insert" if first and not exists else "upsert"
     df = rows_to_write(spark.read.parquet(staged_uri), operation)
     if exists:
-        check_bucket_layout(lake_root, spec)
+        check_bucket_layout(lake_root, spec, kind)
         df = align_to_table(df, table_columns(spark, hudi_path(lake_root, table)))
     options = hudi_options(spec, operation, run_id, args["catalog_database"],
                            hive_sync=args["hive_sync"].lower() == "true",

@@ -170,4 +170,6 @@ def test_a_table_without_its_bucket_layout_is_refused_with_the_fix(tmp_path):
     (table / "6f0c4b1e-9a57-0d1f-2a3b-4c5d6e7f8091-0_0-1-2_20261120.parquet").write_bytes(b"")
     with pytest.raises(RuntimeError, match="bucket index.*reset"):
         promote.check_bucket_layout(str(tmp_path), spec)
+    with pytest.raises(RuntimeError, match="delete .*customers and run autocorp_files"):
+        promote.check_bucket_layout(str(tmp_path), spec, kind="feed")
     promote.check_bucket_layout(str(tmp_path), {**spec, "partition": {"field": "order_month"}})  # global index

@@ -33,14 +33,16 @@ def _start_replication(**context) -> dict:
 
 
 def _forget_database_tables() -> None:
-    """A new full load reuses the LOAD file names: drop the checkpoints, staged batches and
-    curated tables built from the old ones, so the bootstrap rebuilds them."""
+    """A new full load reuses the LOAD file names: drop the checkpoints, staged and quarantined
+    batches and curated tables built from the old ones, so the bootstrap rebuilds them (the new
+    snapshot supersedes every change a quarantined batch held)."""
     import shutil
 
     root = config.lake_root()
     for table in config.registry().table_names:
         (root / "staged" / "_checkpoints" / f"{table}.json").unlink(missing_ok=True)
-        shutil.rmtree(root / "staged" / table, ignore_errors=True)
+        for zone in ("staged", "quarantine"):
+            shutil.rmtree(root / zone / table, ignore_errors=True)
         shutil.rmtree(root / "curated" / "hudi" / table, ignore_errors=True)
 
 
