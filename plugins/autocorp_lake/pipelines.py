@@ -45,17 +45,26 @@ def prepare_batch(kind: str, name: str, run_id: str | None = None) -> dict[str, 
     return script_args(kind, name, run_id or "manual")
 
 
+def curated_table(batch: dict[str, str]) -> str:
+    """The curated table a batch goes to (a feed's differs from its name: customers -> customers_master),
+    so a gate verdict lands on the same metrics row as the promote's figures."""
+    if batch.get("--kind") == "feed":
+        return config.registry().feed(batch["--name"]).curated_table
+    return batch["--name"]
+
+
 def _gate(batch: dict[str, str]) -> dict:
     from autocorp_lake import metrics
     from autocorp_lake.quality import dispatch
 
+    table = curated_table(batch)
     try:
         result = dispatch.run_gate_task(batch)
     except Exception:
-        metrics.record_gate_result(batch["--name"], batch["--run_id"], passed=False)
+        metrics.record_gate_result(table, batch["--run_id"], passed=False)
         raise
     warnings = result.get("warnings", []) if isinstance(result, dict) else []
-    metrics.record_gate_result(batch["--name"], batch["--run_id"], passed=True,
+    metrics.record_gate_result(table, batch["--run_id"], passed=True,
                                warnings=len(warnings) if isinstance(warnings, list) else int(warnings or 0))
     return result
 

@@ -111,3 +111,10 @@ def test_parse_is_fast_and_touches_nothing_outside(monkeypatch, dagbag):
                         for stat in bag.dagbag_stats)
     assert parse_seconds < 1.0, f"parsing the DAG files took {parse_seconds:.2f}s"
     assert elapsed < 5.0
+
+
+def test_gate_metrics_land_on_the_curated_table_of_a_feed():
+    from autocorp_lake import pipelines
+
+    assert pipelines.curated_table({"--kind": "feed", "--name": "customers"}) == "customers_master"
+    assert pipelines.curated_table({"--kind": "table", "--name": "customers"}) == "customers"
