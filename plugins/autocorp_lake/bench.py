@@ -1,7 +1,8 @@
 """`autocorp-lake bench ...`: measured figures, printed, never asserted.
 
 - ingest:    local DMS full load vs a bare COPY TO STDOUT; CDC capture delay under load
-- transform: Hudi upsert of 1M changed rows into a 1.2M-row table vs a plain parquet overwrite
+- transform: Hudi upsert of 1M changed rows into a 1.2M-row table vs a plain parquet overwrite;
+             bootstrap of the demo data end to end, in a throwaway local environment
 - query:     each analytics query on the curated tables vs DuckDB over plain parquet copies
 - seed:      seconds to write the CSV exports at a scale
 Each returns {"rows": [{"figure", "value", "unit"}], "machine": {...}, ...}.
@@ -109,6 +110,7 @@ def run(what: str, scale: str = "full") -> dict:
         from autocorp_lake import bench_transform
 
         figures = bench_transform.run(scale=scale)
+        figures["rows"].append(bench_transform.bootstrap_demo())
     elif what == "cdc":
         from autocorp_lake import bench_ingest
 

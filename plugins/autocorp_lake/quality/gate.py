@@ -730,11 +730,10 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
 
     workdir = tempfile.mkdtemp(prefix=f"gate-{zone}-")
     try:
-        files = data_files(staged)
+        files = data_files(staged)  # s3:// URIs on AWS: what Spark reads
         rows = staged_rows(staged)
         if rows is None:
-            files = _local_files(staged, files, workdir)
-            rows = _footer_rows(files)
+            rows = _footer_rows(_local_files(staged, files, workdir))
         summary: dict[str, Any] = {
             "kind": kind, "name": name, "zone": zone, "run_id": run_id, "key": key,
             "suite": zone, "rows": rows, "engine": None, "validated_at": now.isoformat() + "Z",
@@ -756,8 +755,7 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
         summary["engine"] = chosen
         specs = suites.derived_columns(suite_data)
         if chosen == "pandas":
-            files = _local_files(staged, files, workdir)
-            data = add_derived_pandas(to_pandas(_arrow_table(files)), specs, kind, lake_root, registry_uri,
+            data = add_derived_pandas(to_pandas(_arrow_table(_local_files(staged, files, workdir))), specs, kind, lake_root, registry_uri,
                                       summary["notes"], tuple(meta.get("primary_key") or ()))
         else:
             spark = _spark()  # reads s3:// itself on Glue: a big batch is never copied to a worker
