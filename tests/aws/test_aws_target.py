@@ -319,15 +319,16 @@ def test_quality_gate_job_reads_suites_beside_the_registry(aws, monkeypatch, tmp
     bucket = "autocorp-datalake-dev"
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="config/tables.yaml", Body=(repo / "include/tables.yaml").read_bytes())
     with pytest.raises(FileNotFoundError, match="upload include/quality"):
-        s3.put_object(Bucket=bucket, Key="config/tables.yaml", Body=(repo / "include/tables.yaml").read_bytes())
         quality_gate.include_from_registry(f"s3://{bucket}/config/tables.yaml")
     for path in sorted((repo / "include/quality").glob("*.json")):
         s3.put_object(Bucket=bucket, Key=f"config/quality/{path.name}", Body=path.read_bytes())
-    monkeypatch.delenv("AUTOCORP_INCLUDE_DIR", raising=False)
+    # the job sets AUTOCORP_INCLUDE_DIR for its process; record its absence so teardown restores it
+    monkeypatch.setenv("AUTOCORP_INCLUDE_DIR", "")
+    monkeypatch.delenv("AUTOCORP_INCLUDE_DIR")
     quality_gate.include_from_registry(f"s3://{bucket}/config/tables.yaml")
     include = Path(os.environ["AUTOCORP_INCLUDE_DIR"])
-    monkeypatch.setenv("AUTOCORP_INCLUDE_DIR", str(include))  # undone after the test
     assert suites.suites_dir() == include / "quality"
     copied = sorted(p.name for p in (include / "quality").glob("*.json"))
     assert copied == sorted(p.name for p in (repo / "include/quality").glob("*.json"))
