@@ -179,6 +179,20 @@ def list_files(uri: str, suffix: str = ".parquet") -> list[str]:
     return sorted(out)
 
 
+def some_files(uri: str, suffix: str = ".parquet", limit: int = 100) -> list[str]:
+    """Up to `limit` file names directly under uri (not recursive, one listing call): enough to
+    tell how a folder's files are named without listing all of them."""
+    if uri.startswith("s3://"):
+        bucket, prefix = _split_s3(uri.rstrip("/") + "/")
+        page = _s3().list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/", MaxKeys=limit)
+        names = [item["Key"].rsplit("/", 1)[-1] for item in page.get("Contents", [])]
+    else:
+        import os
+
+        names = sorted(os.listdir(uri))[:limit] if os.path.isdir(uri) else []
+    return [n for n in names if n.endswith(suffix) and not n.startswith((".", "_"))]
+
+
 def batch_manifests(uri: str) -> list[str]:
     """Every `_batch.json` under uri (recursive), sorted: the manifests of staged or quarantined
     batches (list_files skips names starting with '_')."""

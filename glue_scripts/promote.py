@@ -83,12 +83,13 @@ BUCKET_FILE = re.compile(r"^[0-9]{8}-")  # bucket index file groups: <bucket id,
 
 def check_bucket_layout(lake_root: str, spec: dict, kind: str = "table") -> None:
     """A table written before it had a bucket index has file groups the bucket index cannot map:
-    stop with the fix rather than write duplicates."""
+    stop with the fix rather than write duplicates. Every promote runs this, so it looks at one
+    listing of the table's root only (an unpartitioned table keeps its base files there, and a
+    table is either all bucket files or none, since mixing is refused here)."""
     if spec.get("partition"):
         return
-    files = glue_compat.list_files(hudi_path(lake_root, spec["name"]))
-    names = [uri.rsplit("/", 1)[-1] for uri in files if "/.hoodie" not in uri]
-    stray = [name for name in names if not BUCKET_FILE.match(name)]
+    stray = [name for name in glue_compat.some_files(hudi_path(lake_root, spec["name"]))
+             if not BUCKET_FILE.match(name)]
     if stray:
         fix = ("autocorp-lake run autocorp_bootstrap --conf '{\"reset\": true}'" if kind == "table" else
                f"delete {hudi_path(lake_root, spec['name'])} and run autocorp_files again (each export is whole)")

@@ -334,3 +334,22 @@ def test_quality_gate_job_reads_suites_beside_the_registry(aws, monkeypatch, tmp
     assert copied == sorted(p.name for p in (repo / "include/quality").glob("*.json"))
     assert suites.read_suite_json("sales_order") == suites.read_suite_json(
         "sales_order", repo / "include" / "quality")
+
+
+def test_bucket_layout_check_lists_the_s3_table_root_once(aws):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "glue_scripts"))
+    import promote
+
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="lake")
+    spec = {"name": "customers", "primary_key": ["customer_id"], "partition": None, "buckets": 4}
+    root = "curated/hudi/customers"
+    s3.put_object(Bucket="lake", Key=f"{root}/.hoodie/hoodie.properties", Body=b"")
+    s3.put_object(Bucket="lake", Key=f"{root}/00000002-6f0c-4b1e-9a57-0d1f2a3b4c5d-0_1-2-3_20261126.parquet", Body=b"")
+    promote.check_bucket_layout("s3://lake", spec)
+    s3.put_object(Bucket="lake", Key=f"{root}/6f0c4b1e-9a57-0d1f-2a3b-4c5d6e7f8091-0_0-1-2_20261120.parquet", Body=b"")
+    with pytest.raises(RuntimeError, match="created without its bucket index"):
+        promote.check_bucket_layout("s3://lake", spec)

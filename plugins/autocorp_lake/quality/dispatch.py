@@ -15,7 +15,7 @@ import json
 import logging
 
 from autocorp_lake import config
-from autocorp_lake.quality import gate, suites
+from autocorp_lake.quality import gate
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +25,8 @@ CLOCK_SKEW = dt.timedelta(seconds=60)  # between the worker's clock and the Glue
 
 def where(batch: dict) -> str:
     """`worker` or `glue_job`, from the staged batch's row count (no data is read)."""
-    kind = gate._arg(batch, "kind", "table")
-    name = gate._arg(batch, "name") or gate._arg(batch, kind)
-    lake_root = (gate._arg(batch, "lake_root") or config.lake_uri()).rstrip("/")
-    staged = gate.staged_uri(lake_root, suites.suite_name(kind, name), gate.safe_run_id(gate._arg(batch, "run_id")))
-    rows = gate.staged_rows(staged)
+    _, _, zone, run_id, lake_root = gate.batch_location(batch)
+    rows = gate.staged_rows(gate.staged_uri(lake_root, zone, run_id))
     if rows is None:  # no batch: the worker's gate says what is missing
         return "worker"
     return "worker" if gate.choose_engine(rows) == "pandas" else "glue_job"
@@ -61,11 +58,7 @@ def _start_and_wait(batch: dict) -> str:
 
 
 def run_in_glue_job(batch: dict) -> dict:
-    kind = gate._arg(batch, "kind", "table")
-    name = gate._arg(batch, "name") or gate._arg(batch, kind)
-    zone = suites.suite_name(kind, name)
-    run_id = gate.safe_run_id(gate._arg(batch, "run_id"))
-    lake_root = (gate._arg(batch, "lake_root") or config.lake_uri()).rstrip("/")
+    _, _, zone, run_id, lake_root = gate.batch_location(batch)
     result_uri = gate.join(gate.results_uri(lake_root, zone, run_id), "result.json")
     started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - CLOCK_SKEW
     job_error: Exception | None = None

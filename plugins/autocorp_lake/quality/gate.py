@@ -697,17 +697,21 @@ def _arg(batch: dict, name: str, default: str | None = None) -> str | None:
     return None if value is None else str(value)
 
 
-def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = None) -> dict:
-    """Validate the staged batch of `batch` (the Glue script args); see the module doc."""
+def batch_location(batch: dict) -> tuple[str, str, str, str, str]:
+    """(kind, name, zone, run_id, lake_root) of the pipeline's script arguments."""
     kind = _arg(batch, "kind", "table")
-    name = _arg(batch, "name") or _arg(batch, "table")
+    name = _arg(batch, "name") or _arg(batch, kind)
     run_id = _arg(batch, "run_id")
     if not name or not run_id:
         raise GateError(f"the batch needs --name and --run_id, got {sorted(batch)}")
-    run_id = safe_run_id(run_id)
     lake_root = (_arg(batch, "lake_root") or _default_lake_root()).rstrip("/")
+    return kind, name, suites.suite_name(kind, name), safe_run_id(run_id), lake_root
+
+
+def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = None) -> dict:
+    """Validate the staged batch of `batch` (the Glue script args); see the module doc."""
+    kind, name, zone, run_id, lake_root = batch_location(batch)
     registry_uri = _arg(batch, "registry")
-    zone = suites.suite_name(kind, name)
     now = now or _utcnow()
 
     suite_data = suites.read_suite_json(zone)
