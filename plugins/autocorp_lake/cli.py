@@ -265,8 +265,9 @@ def _stop_on_sigterm() -> None:
 
     def handler(signum, frame):
         global _stopped_by
-        _stopped_by = "SIGTERM"
-        raise KeyboardInterrupt
+        if _stopped_by is None:
+            _stopped_by = "SIGTERM"
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
 

@@ -6,9 +6,13 @@ metadata lives in the local PostgreSQL `airflow` database (created by `autocorp-
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
+import threading
 import time
+from unittest import mock
 from collections import Counter
 
 from autocorp_lake import config
@@ -76,6 +80,8 @@ class _Progress(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        if _stop.is_set() and message.startswith(("[DAG TEST] starting task_id=", "No tasks to run")):
+            raise KeyboardInterrupt  # dag.test's loop catches Exception only: start no other task
         if message.startswith("[DAG TEST] starting task_id="):
             self.waiting_for = None
             task_id, map_index = record.args[0], record.args[1]
@@ -98,6 +104,42 @@ class _Progress(logging.Filter):
 
 
 FINISHED = {"success", "failed", "upstream_failed", "skipped", "removed"}
+_stop = threading.Event()
+
+
+@contextlib.contextmanager
+def _sigterm_stops_the_run():
+    """SIGTERM stops `run` as Ctrl-C does. Airflow's in-process task runner replaces the SIGTERM
+    handler at every task with one that only calls the operator's on_kill, and turns any exception
+    of a task, KeyboardInterrupt included, into a failed task; so the handler it installs is
+    chained with ours, and the stop is also flagged for the loop (see _Progress.filter)."""
+    ours = signal.getsignal(signal.SIGTERM)
+
+    def stop(signum, frame):
+        _stop.set()
+        if callable(ours):
+            ours(signum, frame)
+        raise KeyboardInterrupt
+
+    real_signal = signal.signal
+
+    def install(signum, handler):
+        if signum == signal.SIGTERM and callable(handler) and handler is not stop:
+            def chained(sig, frame, airflow_handler=handler):
+                airflow_handler(sig, frame)  # the operator's on_kill: stops its child processes
+                stop(sig, frame)
+            return real_signal(signum, chained)
+        return real_signal(signum, handler)
+
+    _stop.clear()
+    real_signal(signal.SIGTERM, stop)
+    try:
+        with mock.patch.object(signal, "signal", install):
+            yield
+    finally:
+        real_signal(signal.SIGTERM, ours)
+    if _stop.is_set():
+        raise KeyboardInterrupt
 
 
 def run_dag(dag_id: str, conf: dict | None = None, log=print) -> int:
@@ -125,7 +167,8 @@ def run_dag(dag_id: str, conf: dict | None = None, log=print) -> int:
     dag_logger.addFilter(progress)
     dag_logger.setLevel(logging.INFO)
     try:
-        dag_run = dag.test(run_conf=conf or None)
+        with _sigterm_stops_the_run():
+            dag_run = dag.test(run_conf=conf or None)
     finally:
         dag_logger.removeFilter(progress)
     instances = dag_run.get_task_instances()
