@@ -183,7 +183,12 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - anything hudi-rs cannot read goes to Spark
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             _note(f"note: hudi-rs cannot read {CURATED_DB}.{name} ({first}); reading it with Spark")
-            arrow = self.fallback(base, mode, self.as_of, self.since)
+            try:
+                arrow = self.fallback(base, mode, self.as_of, self.since)
+            except Exception as spark_exc:  # noqa: BLE001 - one line naming both readers
+                spark_first = (str(spark_exc).strip().splitlines() or [type(spark_exc).__name__])[0]
+                raise QueryError(f"cannot read {CURATED_DB}.{name} at {table_path(base)}: hudi-rs: "
+                                 f"{first}; Spark: {spark_first}") from spark_exc
             how = "spark"
             self.fell_back.append(name)
         self.read_seconds += time.perf_counter() - started
