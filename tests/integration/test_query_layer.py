@@ -264,7 +264,8 @@ def test_cli_error_names_the_table_on_stderr_only(demo_lake):
 
 def test_hudi_rs_reads_bucket_index_merge_on_read_with_compaction(demo_lake, spark):
     """The layout an unpartitioned merge-on-read table gets from promote (bucket index), with an
-    inline compaction between log writes: updates, compaction, then deletes on the compacted base."""
+    inline compaction between log writes: updates, compaction, then deletes and updates that add a
+    column (schema evolution) in log files on the compacted base."""
     import promote
     from pyspark.sql import functions as F
 
@@ -278,7 +279,10 @@ def test_hudi_rs_reads_bucket_index_merge_on_read_with_compaction(demo_lake, spa
     writes = [
         source,
         source.filter("customer_id % 10 = 0").withColumn("city", F.lit("Bucket City")).withColumn("dms_change_seq", later),
-        source.filter("customer_id % 10 = 1").withColumn("_hoodie_is_deleted", F.lit(True)).withColumn("dms_change_seq", later),
+        source.filter("customer_id % 10 = 1").withColumn("_hoodie_is_deleted", F.lit(True))
+        .withColumn("dms_change_seq", later).withColumn("loyalty_tier", F.lit(None).cast("string"))
+        .unionByName(source.filter("customer_id % 10 = 2").withColumn("dms_change_seq", later)
+                     .withColumn("loyalty_tier", F.lit("gold"))),
     ]
     for number, frame in enumerate(writes):
         options = promote.hudi_options(spec, "upsert", f"b{number}", hive_sync=False, metadata=False)
@@ -296,6 +300,8 @@ def test_hudi_rs_reads_bucket_index_merge_on_read_with_compaction(demo_lake, spa
                                   f"from autocorp_curated.{name}_rt")[0]
     assert snapshot["n"] == source.filter("customer_id % 10 != 1").count()
     assert snapshot["moved"] == source.filter("customer_id % 10 = 0").count()
+    gold = query_duckdb.query(f"select count(*) as n from autocorp_curated.{name}_rt where loyalty_tier = 'gold'")
+    assert gold == [{"n": source.filter("customer_id % 10 = 2").count()}]
 
 
 def test_incremental_and_time_travel_on_merge_on_read_equal_spark(demo_lake, spark):
