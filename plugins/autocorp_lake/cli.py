@@ -167,10 +167,46 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_query(args: argparse.Namespace) -> int:
-    from autocorp_lake.local import query_engine
+class _StdoutToStderr:
+    """While the engine runs, file descriptor 1 points at stderr: JVM, Ivy and Spark chatter
+    (also from child processes started meanwhile) never mixes with the result on stdout."""
 
-    rows = query_engine.query(args.sql, as_of=args.as_of, since=args.since)
+    def __enter__(self):
+        import os
+
+        sys.stdout.flush()
+        self.saved_fd = os.dup(1)
+        self.saved = sys.stdout
+        os.dup2(2, 1)
+        sys.stdout = sys.stderr
+        return self
+
+    def __exit__(self, *exc):
+        import os
+
+        sys.stdout.flush()
+        os.dup2(self.saved_fd, 1)
+        os.close(self.saved_fd)
+        sys.stdout = self.saved
+        return False
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from autocorp_lake.local.query_engine import QueryError
+
+    try:
+        with _StdoutToStderr():
+            if args.engine == "spark":
+                from autocorp_lake.local import query_engine
+
+                rows = query_engine.query(args.sql, as_of=args.as_of, since=args.since)
+            else:
+                from autocorp_lake.local import query_duckdb
+
+                rows = query_duckdb.query(args.sql, as_of=args.as_of, since=args.since)
+    except QueryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     _print_rows("result", rows, args.format)
     return 0
 
@@ -331,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--as-of", default=None, help="time travel: read Hudi tables as of TS")
     group.add_argument("--since", default=None, help="incremental: rows changed after commit TS")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
+                   help="duckdb (default): hudi-rs + DuckDB, no JVM; spark: Spark SQL on the catalog")
     p.set_defaults(func=cmd_query)
 
     p = sub.add_parser("quality", help="last quality-gate results")
