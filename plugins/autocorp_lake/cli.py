@@ -400,19 +400,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--verbose" in argv:  # accepted anywhere on the line, not only before the command
         argv = ["--verbose", *[a for a in argv if a != "--verbose"]]
     args = parser.parse_args(argv)
-    from autocorp_lake.config import ConfigError
-
-    from autocorp_lake.bench import BenchError
-
-    from autocorp_lake.local.spark import JarsError
-
-    handled: tuple[type[BaseException], ...] = (ConfigError, BenchError, JarsError)
-    try:
-        from autocorp_lake.local.services import ServiceError
-
-        handled += (ServiceError,)
-    except ImportError:
-        pass
     _stop_on_sigterm()
     log_file = _chatter_to_log_file(args)
     try:
@@ -421,24 +408,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         err_console.print(f"stopped ({_stopped_by or 'Ctrl-C'}); nothing half-written is kept: "
                           "the next run carries on where this one stopped")
         return 143 if _stopped_by == "SIGTERM" else 130
-    except handled as exc:
+    except Exception as exc:
+        if not _says_what_to_do(exc):
+            return _unexpected(exc, args, log_file)
         err_console.print(f"[red]error:[/red] {exc}")
         return 2
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("autocorp_lake"):
-            err_console.print(f"[red]error:[/red] `{args.command}` is not built yet ({exc.name} missing)")
-            return 2
-        raise
-    except Exception as exc:  # one clear line; the traceback and the JVM's output are in the log
-        if args.verbose or log_file is None:
-            raise
-        import traceback
 
-        with open(log_file, "a", encoding="utf-8") as handle:
-            handle.write(traceback.format_exc())
-        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        err_console.print(f"[red]error:[/red] {type(exc).__name__}: {first}\nfull log: {log_file}", soft_wrap=True)
-        return 1
+
+# errors whose message names the problem and the fix: printed as they are (module, class), checked
+# only when their module is loaded, so a command imports no module just to name its errors
+USER_ERRORS = (("autocorp_lake.config", "ConfigError"), ("autocorp_lake.bench", "BenchError"),
+               ("autocorp_lake.local.spark", "JarsError"), ("autocorp_lake.local.services", "ServiceError"))
+
+
+def _says_what_to_do(exc: Exception) -> bool:
+    return any(module in sys.modules and isinstance(exc, getattr(sys.modules[module], name))
+               for module, name in USER_ERRORS)
+
+
+def _unexpected(exc: Exception, args: argparse.Namespace, log_file: str | None) -> int:
+    """One clear line on stderr; the traceback goes to the command's log (or shows with --verbose)."""
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("autocorp_lake"):
+        err_console.print(f"[red]error:[/red] `{args.command}` is not built yet ({exc.name} missing)")
+        return 2
+    if args.verbose or log_file is None:
+        raise exc
+    import traceback
+
+    with open(log_file, "a", encoding="utf-8") as handle:
+        handle.write("".join(traceback.format_exception(exc)))
+    first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    err_console.print(f"[red]error:[/red] {type(exc).__name__}: {first}\nfull log: {log_file}", soft_wrap=True)
+    return 1
 
 
 def _chatter_to_log_file(args: argparse.Namespace) -> str | None:
