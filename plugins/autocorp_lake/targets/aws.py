@@ -90,9 +90,9 @@ class DmsStartOrResumeOperator(DmsStartTaskOperator):
                 self.log.info("reset: stopping DMS task %s (%s)", arn, status)
                 self.hook.stop_replication_task(replication_task_arn=arn)
                 self.hook.wait_for_task_status(arn, DmsTaskWaiterStatus.STOPPED)
-            forgotten = forget_database_tables(S3Hook(aws_conn_id=self.aws_conn_id, region_name=self.region_name,
-                                                      verify=self.verify, botocore_config=self.botocore_config),
-                                               config.aws_names().bucket)
+            s3 = S3Hook(aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify,
+                        config=self.botocore_config)
+            forgotten = forget_database_tables(s3, config.aws_names().bucket)
             self.log.info("reset: removed %s prefixes of the old snapshot", len(forgotten))
             self.start_replication_task_type = "reload-target" if "ReplicationTaskStartDate" in task else "start-replication"
             super().execute(context)
