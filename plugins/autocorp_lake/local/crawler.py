@@ -4,7 +4,7 @@ shares).
 
 - raw_database: `autocorp_raw.<table>` over the full-load files and `autocorp_raw.cdc_<table>`
   over the CDC files (the table folder's YYYY/MM/DD/ date folders), parquet, schemas merged so added columns appear.
-- raw_csv: `autocorp_raw.csv_<feed>` over `raw/csv/<feed>/`, header row, every column a string
+- raw_csv: `autocorp_raw.csv_<feed>` over `raw/csv/<file>`, header row, every column a string
   (typing is the cleaning job's work, as with a Glue crawler's CSV classifier).
 Each crawl re-creates the table definitions (data is never touched: the tables are external).
 """
@@ -49,9 +49,9 @@ def crawl(crawler: str, spark=None) -> dict:
                                          "pathGlobFilter": "[0-9]*.parquet"}))
     elif crawler == "raw_csv":
         for feed in registry.feeds:
-            folder = root / "raw/csv" / feed.name
-            if (folder / feed.file).exists():
-                tables.append(_register(spark, f"csv_{feed.name}", "csv", str(folder),
+            path = root / "raw/csv" / feed.file  # the share as DataSync copies it
+            if path.exists():
+                tables.append(_register(spark, f"csv_{feed.name}", "csv", str(path),
                                         {"header": "true", "inferSchema": "false"}))
     else:
         raise config.ConfigError(f"unknown crawler {crawler!r}; the crawlers are raw_database, raw_csv")
