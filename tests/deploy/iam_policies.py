@@ -185,3 +185,94 @@ def allowed(policy: dict, action: str, resource: str, context: dict | None = Non
             return False
         verdict = True
     return verdict
+
+
+# ------------------------------------------------------------------ API calls -> IAM requests
+S3_ACTIONS = {
+    "ListObjectsV2": "s3:ListBucket", "ListObjects": "s3:ListBucket", "HeadBucket": "s3:ListBucket",
+    "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "PutObject": "s3:PutObject",
+    "CreateMultipartUpload": "s3:PutObject", "UploadPart": "s3:PutObject",
+    "CompleteMultipartUpload": "s3:PutObject", "DeleteObject": "s3:DeleteObject",
+    "DeleteObjects": "s3:DeleteObject",
+}
+# IAM prefixes that differ from botocore's service names
+PREFIX = {"cloudwatch": "cloudwatch", "secretsmanager": "secretsmanager"}
+# actions that AWS does not scope to a resource: evaluated against Resource "*"
+UNSCOPED = {"dms:DescribeReplicationTasks", "cloudwatch:PutMetricData", "glue:GetCrawlerMetrics",
+            "datasync:ListTaskExecutions", "athena:ListWorkGroups", "sts:GetCallerIdentity"}
+
+
+def _arn(service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+
+
+def iam_requests(service: str, operation: str, params: dict, workgroup: str) -> list[tuple[str, str, dict]]:
+    """The (action, resource, condition context) that IAM evaluates for one API call (ARNs in
+    the rendering's account: moto invents its own for some services)."""
+    return [(action, re.sub(r"^(arn:aws:[^:]+:[^:]*:)\d{12}:", rf"\g<1>{ACCOUNT}:", resource), context)
+            for action, resource, context in _iam_requests(service, operation, params, workgroup)]
+
+
+def _iam_requests(service: str, operation: str, params: dict, workgroup: str) -> list[tuple[str, str, dict]]:
+    if service == "s3":
+        bucket = params.get("Bucket")
+        if operation == "CopyObject":
+            source = params["CopySource"]
+            src = f"{source['Bucket']}/{source['Key']}" if isinstance(source, dict) else source.lstrip("/")
+            return [("s3:GetObject", f"arn:aws:s3:::{src}", {}),
+                    ("s3:PutObject", f"arn:aws:s3:::{bucket}/{params['Key']}", {})]
+        action = S3_ACTIONS.get(operation, f"s3:{operation}")
+        if action == "s3:ListBucket":
+            return [(action, f"arn:aws:s3:::{bucket}", {"s3:prefix": params.get("Prefix", "")})]
+        if operation == "DeleteObjects":
+            return [(action, f"arn:aws:s3:::{bucket}/{o['Key']}", {}) for o in params["Delete"]["Objects"]]
+        return [(action, f"arn:aws:s3:::{bucket}/{params['Key']}", {})]
+    prefix = PREFIX.get(service, service)
+    action = f"{prefix}:{operation}"
+    if action in UNSCOPED:
+        context = {"cloudwatch:namespace": params["Namespace"]} if operation == "PutMetricData" else {}
+        return [(action, "*", context)]
+    if service == "dms":
+        return [(action, params["ReplicationTaskArn"], {})]
+    if service == "datasync":
+        return [(action, params.get("TaskExecutionArn") or params["TaskArn"], {})]
+    if service == "glue":
+        if "JobName" in params:
+            return [(action, _arn("glue", f"job/{params['JobName']}"), {})]
+        if "Name" in params and "Crawler" in operation:
+            return [(action, _arn("glue", f"crawler/{params['Name']}"), {})]
+        return [(action, _arn("glue", "catalog"), {})]
+    if service == "athena":
+        out = [(action, _arn("athena", f"workgroup/{params.get('WorkGroup') or workgroup}"), {})]
+        if operation == "StartQueryExecution":
+            out += athena_implied(params["QueryString"], params.get("QueryExecutionContext", {}).get("Database"))
+        return out
+    if service == "secretsmanager":
+        secret = params["SecretId"]
+        return [(action, secret if secret.startswith("arn:") else _arn("secretsmanager", f"secret:{secret}-AbCdEf"), {})]
+    raise KeyError(f"no IAM mapping for {service}.{operation}; add one to tests/deploy/iam_policies.py")
+
+
+def athena_implied(sql: str, database: str | None) -> list[tuple[str, str, dict]]:
+    """What Athena asks the caller's permissions for besides the query itself: the catalog
+    (Glue) objects the statement reads or writes, and the result location."""
+    import re as _re
+
+    text = " ".join(sql.lower().split())
+    out = [("glue:GetDatabase", _arn("glue", f"database/{database or 'default'}"), {}),
+           ("s3:PutObject", f"arn:aws:s3:::autocorp-datalake-{ENV}/athena-results/x.csv", {})]
+    created = _re.search(r"create (?:database|schema) (?:if not exists )?([a-z0-9_]+)", text)
+    if created:
+        out += [("glue:CreateDatabase", _arn("glue", "catalog"), {}),
+                ("glue:CreateDatabase", _arn("glue", f"database/{created.group(1)}"), {})]
+        return out
+    view = _re.search(r"create (?:or replace )?view ([a-z0-9_]+)\.([a-z0-9_]+)", text)
+    if view:
+        db, name = view.groups()
+        for act in ("glue:GetTable", "glue:CreateTable", "glue:UpdateTable"):
+            out.append((act, _arn("glue", f"table/{db}/{name}"), {}))
+    for db, name in _re.findall(r"(?:from|join) ([a-z0-9_]+)\.([a-z0-9_]+)", text):
+        out += [("glue:GetTable", _arn("glue", f"table/{db}/{name}"), {}),
+                ("glue:GetPartitions", _arn("glue", f"table/{db}/{name}"), {}),
+                ("s3:GetObject", f"arn:aws:s3:::autocorp-datalake-{ENV}/curated/hudi/{name}/x.parquet", {})]
+    return out
