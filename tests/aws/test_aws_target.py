@@ -463,3 +463,96 @@ def test_bucket_layout_check_lists_the_s3_table_root_once(aws):
     s3.put_object(Bucket="lake", Key=f"{root}/6f0c4b1e-9a57-0d1f-2a3b-4c5d6e7f8091-0_0-1-2_20261120.parquet", Body=b"")
     with pytest.raises(RuntimeError, match="created without its bucket index"):
         promote.check_bucket_layout("s3://lake", spec)
+
+
+def test_aws_dags_use_no_deprecated_provider_operator():
+    """Point 11: the provider warns (AirflowProviderDeprecationWarning, hidden by the pytest filter
+    of pyproject.toml) when GlueCrawlerOperator or another deprecated operator is built."""
+    import os
+    import warnings
+    from pathlib import Path
+
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.exceptions import AirflowProviderDeprecationWarning
+
+    os.environ["LAKE_TARGET"] = "aws"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            from autocorp_lake.targets import aws as steps
+
+            steps.crawl(task_id="crawl_raw_database", crawler="raw_database")
+            bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
+    finally:
+        os.environ["LAKE_TARGET"] = "local"
+    assert bag.import_errors == {}
+    deprecated = [str(w.message) for w in caught if issubclass(w.category, AirflowProviderDeprecationWarning)]
+    assert not deprecated, deprecated
+    waits = {t.task_id: t for d in bag.dags.values() for t in d.tasks}
+    assert waits["crawl_raw_database"].deferrable and waits["table_pipeline.promote"].deferrable
+    assert waits["wait_full_load"].mode == waits["wait_for_cdc_files"].mode == "reschedule"
+
+
+def test_maintenance_reconciles_in_the_glue_job_on_aws(aws):
+    """Point 7: on MWAA the reconcile task starts autocorp-maintenance-<env> (Spark and the source
+    are reachable there), reads the per-table counts it wrote and fails on a difference."""
+    import json
+
+    from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
+
+    from autocorp_lake import reconcile, tasks
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="autocorp-datalake-dev")
+    boto3.client("glue").create_job(
+        Name="autocorp-maintenance-dev", Role="arn:aws:iam::123456789012:role/glue",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://mwaa/glue_scripts/maintenance.py"})
+    rows = [{"table": "customers", "source_rows": 5, "lake_rows": 5, "missing": 0, "extra": 0, "different": 0},
+            {"table": "sales_order", "source_rows": 9, "lake_rows": 8, "missing": 1, "extra": 0, "different": 0}]
+    started = []
+    start = GlueJobHook.initialize_job
+
+    def initialize_job(self, script_arguments=None, run_kwargs=None):
+        started.append((self.job_name, script_arguments))
+        s3.put_object(Bucket="autocorp-datalake-dev", Key=reconcile.result_key(script_arguments["--run_id"]),
+                      Body=json.dumps({"tables": rows}).encode())
+        return start(self, script_arguments, run_kwargs)
+
+    with mock.patch.object(GlueJobHook, "initialize_job", initialize_job), \
+         mock.patch.object(GlueJobHook, "job_completion", return_value={"JobRunState": "SUCCEEDED"}):
+        with pytest.raises(RuntimeError, match="differ for sales_order"):
+            tasks.reconcile_all(run_id="scheduled__2026-11-26T00:00:00+00:00")
+        rows[1].update(lake_rows=9, missing=0)
+        assert tasks.reconcile_all(run_id="scheduled__2026-11-26T00:00:00+00:00") == rows
+    job, args = started[0]
+    assert job == "autocorp-maintenance-dev" and args["--mode"] == "reconcile"
+    assert args["--run_id"] == "scheduled__2026-11-26T00_00_00_00_00"
+
+
+def test_maintenance_job_reconciles_with_the_connections_jdbc(monkeypatch, tmp_path):
+    """The maintenance script's reconcile mode: the same reconcile() with the Glue connection's
+    JDBC settings, its counts written where the task reads them."""
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "glue_scripts"))
+    import glue_compat
+    import maintenance
+
+    from autocorp_lake import reconcile
+
+    calls = {}
+    monkeypatch.setattr(glue_compat, "get_spark", lambda name: "spark")
+    monkeypatch.setattr(glue_compat, "jdbc_conf", lambda spark, name: {"url": f"jdbc:{name}", "user": "u", "password": "p"})
+
+    def fake(spark=None, lake_root=None, jdbc=None, tables=None):
+        calls.update(spark=spark, lake_root=lake_root, jdbc=jdbc)
+        return [{"table": "customers", "source_rows": 1, "lake_rows": 1, "missing": 0, "extra": 0, "different": 0}]
+
+    monkeypatch.setattr(reconcile, "reconcile", fake)
+    result = maintenance.main(["--mode", "reconcile", "--run_id", "r1", "--lake_root", str(tmp_path),
+                               "--source_connection", "autocorp-source-dev"])
+    assert calls == {"spark": "spark", "lake_root": str(tmp_path),
+                     "jdbc": {"url": "jdbc:autocorp-source-dev", "user": "u", "password": "p"}}
+    assert json.loads((tmp_path / reconcile.result_key("r1")).read_text()) == result
