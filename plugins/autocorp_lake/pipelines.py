@@ -88,7 +88,7 @@ def _pipeline(steps: ModuleType, kind: str, transform_job: str):
         chain(
             batch,
             steps.glue_job(task_id=transform_job, job=transform_job, script_args=batch),
-            quality_gate("quality_gate", batch),
+            steps.quality_gate("quality_gate", batch),
             steps.glue_job(task_id="promote", job="promote", script_args=batch),
         )
 

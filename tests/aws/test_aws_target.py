@@ -556,3 +556,38 @@ def test_maintenance_job_reconciles_with_the_connections_jdbc(monkeypatch, tmp_p
     assert calls == {"spark": "spark", "lake_root": str(tmp_path),
                      "jdbc": {"url": "jdbc:autocorp-source-dev", "user": "u", "password": "p"}}
     assert json.loads((tmp_path / reconcile.result_key("r1")).read_text()) == result
+
+
+def test_quality_gate_on_aws_defers_while_the_glue_job_validates(aws):
+    """Points 2 and 11: on MWAA the gate is the Glue job (no pandas/GX on a worker), and the task
+    waits for it deferred (no worker slot held); the job's result.json decides the verdict."""
+    from airflow.sdk.exceptions import TaskDeferred
+
+    from autocorp_lake.quality import gate
+    from autocorp_lake.targets import aws as steps
+
+    bucket = "autocorp-datalake-dev"
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
+    _gate_job()
+    batch = _staged_batch(bucket, 10)
+    op = steps.quality_gate("quality_gate", batch)
+    assert op.deferrable is True and op.retries == 0 and op.max_active_tis_per_dag == 2
+    context = render(op)
+    failed = {"kind": "table", "name": "sales_order", "zone": "sales_order", "run_id": "run_big", "rows": 10,
+              "engine": "spark", "key": "order_id",
+              "status": "failed", "quarantine": f"s3://{bucket}/quarantine/sales_order/run_big/batch",
+              "critical_failures": [{"expectation": "expect_column_values_to_not_be_null", "column": "customer_id",
+                                     "rule": "customer required", "unexpected_count": 2, "element_count": 10,
+                                     "sample_keys": [4, 5]}], "warnings": [], "results": []}
+    with _job_writes(bucket, failed), pytest.raises(TaskDeferred):
+        op.execute(context)
+    job_run = op._job_run_id
+    with pytest.raises(gate.QualityGateFailed, match="expect_column_values_to_not_be_null"):
+        op.execute_complete(context, {"status": "error", "message": "Exiting Job Run State: FAILED", "run_id": job_run})
+    passed = dict(failed, status="passed", critical_failures=[], quarantine=None, results=[{"success": True}])
+    op = steps.quality_gate("quality_gate", batch)
+    context = render(op)
+    with _job_writes(bucket, passed), pytest.raises(TaskDeferred):
+        op.execute(context)
+    summary = op.execute_complete(context, {"status": "success", "run_id": op._job_run_id})
+    assert summary["status"] == "passed" and summary["job_run"] == op._job_run_id

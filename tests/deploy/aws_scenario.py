@@ -233,6 +233,10 @@ def run_task(dag_id: str, task, values: dict) -> object:
         op = _unmapped_glue_job(task, _batch(kind, name))
         return _run_operator(op, values)
     if short == "quality_gate":
+        if type(task).__name__ == "QualityGateJobOperator":
+            from autocorp_lake.targets import aws
+
+            return _run_operator(aws.quality_gate("quality_gate", _batch(kind, name)), values)
         return _gate(_batch(kind, name))
     if task_id == "publish_metrics":
         _promote_results()

@@ -63,8 +63,6 @@ def _start_and_wait(batch: dict) -> str:
 
 
 def run_in_glue_job(batch: dict) -> dict:
-    _, _, zone, run_id, lake_root = gate.batch_location(batch)
-    result_uri = gate.join(gate.results_uri(lake_root, zone, run_id), "result.json")
     started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - CLOCK_SKEW
     job_error: Exception | None = None
     job_run = None
@@ -72,6 +70,15 @@ def run_in_glue_job(batch: dict) -> dict:
         job_run = _start_and_wait(batch)
     except Exception as exc:  # a failed job run: its result.json says whether the data failed
         job_error = exc
+    return gate_verdict(batch, started, job_run, job_error)
+
+
+def gate_verdict(batch: dict, started: dt.datetime, job_run: str | None, job_error: Exception | None) -> dict:
+    """The gate's outcome from the result.json a job run wrote (not one older than `started`, naive
+    UTC): raises QualityGateFailed on a critical failure, GateError when there is no result, the
+    job's error when the data passed but the job failed; else the task's summary."""
+    _, _, zone, run_id, lake_root = gate.batch_location(batch)
+    result_uri = gate.join(gate.results_uri(lake_root, zone, run_id), "result.json")
     summary = _fresh_result(result_uri, started)
     if summary is None:
         where_logs = ("the Glue job's CloudWatch log (/aws-glue/jobs/error)" if config.target() == "aws"

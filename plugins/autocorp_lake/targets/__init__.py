@@ -23,6 +23,7 @@ STEP_FACTORIES = (
     "wait_for_cdc_files",
     "crawl",
     "glue_job",
+    "quality_gate",
     "transfer_exports",
     "publish_metrics",
 )

@@ -276,6 +276,75 @@ def glue_job(task_id: str, job: str, script_args: Any, **kwargs) -> GlueJobOpera
     )
 
 
+class QualityGateJobOperator(GlueJobOperator):
+    """The quality_gate task on AWS: the Glue job `autocorp-quality-gate-<env>` validates the batch
+    (MWAA has no pandas/GX) while the task is deferred to the triggerer; then the result.json the
+    job wrote decides, as `dispatch.gate_verdict` does locally: a critical failure fails the task
+    (no retry) with the expectations, counts and sample keys, and promote does not run."""
+
+    def __init__(self, *, batch: Any, **kwargs):
+        kwargs.setdefault("retries", 0)  # a data failure is not transient
+        super().__init__(job_name=config.aws_names().glue_jobs["quality_gate"], script_args=batch,
+                         wait_for_completion=True, **kwargs)
+
+    def execute(self, context):
+        try:
+            job_run = super().execute(context)
+        except Exception as exc:  # the job failed: its result.json says whether the data did
+            return self.verdict(self._job_run_id, exc)
+        return self.verdict(job_run, None)
+
+    def execute_complete(self, context, event=None):
+        job_run = (event or {}).get("run_id") or context["ti"].xcom_pull(key="glue_job_run_id",
+                                                                           task_ids=context["ti"].task_id)
+        try:
+            job_run = super().execute_complete(context, event)
+        except Exception as exc:
+            return self.verdict(job_run, exc)
+        return self.verdict(job_run, None)
+
+    def started(self, job_run: str | None):
+        import datetime as dt
+
+        from autocorp_lake.quality import dispatch
+
+        started = None
+        if job_run:
+            started = self.hook.conn.get_job_run(JobName=self.job_name, RunId=job_run)["JobRun"].get("StartedOn")
+        started = started or dt.datetime.now(dt.timezone.utc)
+        if started.tzinfo is not None:
+            started = started.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return started - dispatch.CLOCK_SKEW
+
+    def verdict(self, job_run: str | None, error: Exception | None) -> dict:
+        from autocorp_lake import metrics
+        from autocorp_lake.pipelines import curated_table
+        from autocorp_lake.quality import dispatch
+
+        batch = dict(self.script_args)
+        table = curated_table(batch)
+        try:
+            result = dispatch.gate_verdict(batch, self.started(job_run), job_run, error)
+        except Exception:
+            metrics.record_gate_result(table, batch["--run_id"], passed=False)
+            raise
+        warnings = result.get("warnings", [])
+        metrics.record_gate_result(table, batch["--run_id"], passed=True,
+                                   warnings=len(warnings) if isinstance(warnings, list) else int(warnings or 0))
+        return result
+
+
+def quality_gate(task_id: str, batch: Any) -> GlueJobOperator:
+    return QualityGateJobOperator(
+        task_id=task_id,
+        batch=batch,
+        deferrable=True,
+        job_poll_interval=30,
+        max_active_tis_per_dag=GLUE_CONCURRENCY,
+        aws_conn_id=AWS_CONN_ID,
+    )
+
+
 def transfer_exports(task_id: str, **kwargs) -> DataSyncOperator:
     return DataSyncOperator(
         task_id=task_id,

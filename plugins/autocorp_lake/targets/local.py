@@ -141,6 +141,13 @@ def glue_job(task_id: str, job: str, script_args: Any, **kwargs) -> PythonOperat
     )
 
 
+def quality_gate(task_id: str, batch: Any) -> PythonOperator:
+    """The gate in the task (a big batch: the gate's script on local Spark), pipelines._gate."""
+    from autocorp_lake.pipelines import quality_gate as gate_task
+
+    return gate_task(task_id, batch)
+
+
 def transfer_exports(task_id: str, **kwargs) -> PythonOperator:
     return PythonOperator(task_id=task_id, python_callable=_transfer, **kwargs)
 
