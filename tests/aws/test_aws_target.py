@@ -112,13 +112,11 @@ def test_check_replication_fails_with_status(aws):
     assert op.execute(context) == "running"
 
 
-def test_dms_steps_use_their_own_hook_with_the_connections_region(aws, monkeypatch):
-    """Point 11: region (and SSL) of the connection reach every DMS call; a fresh DmsHook() built
-    inside the step would fall back to the default region."""
+def test_dms_steps_use_their_own_hook_with_the_operators_region(aws):
+    """Point 11: the operator's region (and SSL/botocore settings) reach every DMS call; a fresh
+    DmsHook(aws_conn_id) built inside the step dropped them and looked in the default region."""
     from autocorp_lake.targets import aws as steps
 
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", '{"conn_type": "aws", "extra": {"region_name": "eu-west-1"}}')
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     client = boto3.client("dms", region_name="eu-west-1")
     arn = client.create_replication_task(
         ReplicationTaskIdentifier="autocorp-full-load-cdc-dev",
@@ -129,9 +127,9 @@ def test_dms_steps_use_their_own_hook_with_the_connections_region(aws, monkeypat
     )["ReplicationTask"]["ReplicationTaskArn"]
     client.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
     for factory in (steps.check_replication, steps.start_replication):
-        op = factory(task_id="t")
+        op = factory(task_id="t", region_name="eu-west-1")
         op.execute(render(op, autocorp_dms_task_arn=arn))  # found in eu-west-1, not in us-east-1
-    sensor = steps.wait_full_load(task_id="wait_full_load")
+    sensor = steps.wait_full_load(task_id="wait_full_load", region_name="eu-west-1")
     assert sensor.poke(render(sensor, autocorp_dms_task_arn=arn)) is False
 
 
