@@ -24,7 +24,13 @@ $(STAMP): requirements-dev.txt requirements-lock.txt pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
-venv: $(STAMP)
+# Spark's jars (Hudi, the PostgreSQL JDBC driver) from Maven Central into the project's Ivy cache,
+# before any Spark session starts (a session cannot add the JDBC driver to its own classpath).
+JARS := .cache/ivy/autocorp-jars.txt
+$(JARS): $(STAMP) plugins/autocorp_lake/local/spark.py
+	$(BIN)/autocorp-lake fetch-jars
+
+venv: $(STAMP) $(JARS)
 
 $(TOOLS)/.installed: requirements-tools.txt
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
@@ -48,7 +54,7 @@ test: venv tools
 	$(BIN)/python -m pytest -q
 
 test-fast: venv
-	$(BIN)/python -m pytest -q -m "not spark"
+	$(BIN)/python -m pytest -q -m "not spark and not cli"
 
 # requirements.txt under MWAA's constraints (Python 3.12), a clean venv with only the MWAA image's
 # packages + requirements.txt + the unpacked bundle, IAM against every recorded call + parliament,
@@ -67,4 +73,4 @@ lock: venv
 
 clean:
 	-$(BIN)/autocorp-lake down
-	rm -rf .local dist
+	rm -rf .local dist .cache

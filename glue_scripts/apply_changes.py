@@ -238,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         manifest["input_rows"] = raw.count()
         manifest["rows"] = staged.count()
         manifest["counts"] = op_counts(staged)
+        # the oldest source change of the batch: how long a held (quarantined) batch has waited
+        manifest["oldest_change_ts"] = staged.agg(F.min(COMMIT_TS)).first()[0]
         manifest["schema"] = schema_summary(staged)
     glue_compat.write_text(manifest_uri, json.dumps(manifest, indent=2))
     job.commit()

@@ -65,11 +65,41 @@ def publish_run_metrics(**context) -> list[dict]:
          **run_record(result)}
         for result in _collect(context)
     ]
+    states = table_state_records(now)
     if config.target() == "aws":
         _put_cloudwatch(records)
+        _put_table_states(states)
     else:
         write_local(records)
-    return records
+    return records + states
+
+
+def table_state_records(now: datetime) -> list[dict]:
+    """Blocked tables and freshness (quality/held.py) as metrics: HeldBatches > 0 and
+    FreshnessSeconds above the 15-minute goal are what the CloudWatch alarms watch."""
+    from autocorp_lake.quality import held
+
+    return [{"ts": now.isoformat(), "table": row["table"], "state": row["state"],
+             "held_batches": row["held_batches"], "held_changes": row["held_changes"],
+             "freshness_seconds": row["freshness_seconds"]}
+            for row in held.table_states(now=now)]
+
+
+def _put_table_states(states: list[dict]) -> None:
+    data = []
+    for row in states:
+        dims = [{"Name": "Table", "Value": row["table"]}]
+        data.append({"MetricName": "HeldBatches", "Dimensions": dims, "Value": float(row["held_batches"]), "Unit": "Count"})
+        data.append({"MetricName": "FreshnessSeconds", "Dimensions": dims, "Value": float(row["freshness_seconds"]),
+                     "Unit": "Seconds"})
+    env = [{"Name": "Environment", "Value": config.environment()}]
+    data.append({"MetricName": "HeldBatches", "Dimensions": env, "Unit": "Count",
+                 "Value": float(sum(row["held_batches"] for row in states))})
+    data.append({"MetricName": "FreshnessSeconds", "Dimensions": env, "Unit": "Seconds",
+                 "Value": float(max((row["freshness_seconds"] for row in states), default=0.0))})
+    client = _cloudwatch()
+    for start in range(0, len(data), 20):
+        client.put_metric_data(Namespace=config.aws_names().metrics_namespace, MetricData=data[start:start + 20])
 
 
 def write_local(records: list[dict]) -> None:

@@ -6,6 +6,7 @@ metadata lives in the local PostgreSQL `airflow` database (created by `autocorp-
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import Counter
@@ -36,6 +37,60 @@ def _ensure_metadata_db(log) -> None:
     log(f"Airflow metadata database ready ({time.monotonic() - started:.1f}s)")
 
 
+class _Progress(logging.Filter):
+    """Turns dag.test()'s loop logging into progress lines: one line per task started, with how
+    many of the run's tasks are done, and one line when the run waits for a retry (dag.test logs
+    "No tasks to run" every second while it waits)."""
+
+    def __init__(self, dag_id: str, log):
+        super().__init__()
+        self.dag_id, self.log, self.waiting_for = dag_id, log, None
+
+    def _counts(self) -> tuple[int, int, Counter]:
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            states = [str(s) for (s,) in session.query(TaskInstance.state).filter(
+                TaskInstance.dag_id == self.dag_id, TaskInstance.run_id == self.run_id())]
+        done = sum(1 for s in states if s in FINISHED)
+        return done, len(states), Counter(s for s in states if s in FINISHED)
+
+    def run_id(self) -> str | None:
+        from airflow.models.dagrun import DagRun
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            run = session.query(DagRun.run_id).filter(DagRun.dag_id == self.dag_id).order_by(
+                DagRun.id.desc()).first()
+        return run[0] if run else None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("[DAG TEST] starting task_id="):
+            self.waiting_for = None
+            task_id, map_index = record.args[0], record.args[1]
+            done, total, states = self._counts()
+            label = task_id + (f"[{map_index}]" if map_index is not None and int(map_index) >= 0 else "")
+            failed = states.get("failed", 0) + states.get("upstream_failed", 0)
+            self.log(f"[{done}/{total} done{f', {failed} failed' if failed else ''}] {label}")
+            return False
+        if message.startswith("No tasks to run"):
+            waiting = sorted(f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id
+                             for ti in record.args[0] if str(ti.state) == "up_for_retry")
+            if waiting and waiting != self.waiting_for:
+                self.waiting_for = waiting
+                next_try = min((ti.next_retry_datetime() for ti in record.args[0]
+                                if str(ti.state) == "up_for_retry"), default=None)
+                when = f" at {next_try:%H:%M:%S} UTC" if next_try else ""
+                self.log(f"waiting to retry {', '.join(waiting)} (next try{when}); its error is in the log above")
+            return False
+        return record.levelno >= logging.WARNING and not message.startswith("[DAG TEST]")
+
+
+FINISHED = {"success", "failed", "upstream_failed", "skipped", "removed"}
+
+
 def run_dag(dag_id: str, conf: dict | None = None, log=print) -> int:
     if dag_id not in config.DAG_IDS:
         raise config.ConfigError(f"unknown DAG {dag_id!r}; the DAGs are: {', '.join(config.DAG_IDS)}")
@@ -56,7 +111,14 @@ def run_dag(dag_id: str, conf: dict | None = None, log=print) -> int:
     dag = bag.dags[dag_id]
     log(f"running {dag_id} on the local target ...")
     started = time.monotonic()
-    dag_run = dag.test(run_conf=conf or None)
+    dag_logger = logging.getLogger("airflow.sdk.definitions.dag")
+    progress = _Progress(dag_id, log)
+    dag_logger.addFilter(progress)
+    dag_logger.setLevel(logging.INFO)
+    try:
+        dag_run = dag.test(run_conf=conf or None)
+    finally:
+        dag_logger.removeFilter(progress)
     instances = dag_run.get_task_instances()
     states = Counter(str(ti.state) for ti in instances)
     log(

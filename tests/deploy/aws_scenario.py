@@ -278,6 +278,14 @@ def run_task(dag_id: str, task, values: dict) -> object:
         return task.python_callable(run_id=RUN_ID)
     if task_id in ("start_replication", "check_replication", "transfer_exports") or task_id.startswith("crawl_"):
         return _run_operator(task, values)
+    if task_id == "watcher":  # runs only when a task failed, and then fails the run on purpose
+        from airflow.sdk.exceptions import AirflowFailException
+
+        try:
+            task.python_callable()
+        except AirflowFailException:
+            return "fails the run as designed"
+        raise AssertionError("the watcher must fail the run")
     if task_id in ("wait_full_load", "wait_for_cdc_files"):
         return task.poke(context_for(task, values))
     raise LookupError(f"{dag_id}.{task_id} ({type(task).__name__}) has no runner in tests/deploy/aws_scenario.py")

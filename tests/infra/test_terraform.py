@@ -508,6 +508,26 @@ def test_monitoring_dashboard_and_alarms():
     assert glue["alarm_actions"] == ["${aws_sns_topic.alarms.arn}"]
 
 
+def test_blocked_tables_and_freshness_alarm_on_what_publish_metrics_sends():
+    """The alarms watch the metric names and dimension that metrics._put_table_states puts."""
+    import inspect
+
+    from autocorp_lake import metrics
+
+    sent = inspect.getsource(metrics._put_table_states)
+    held = resource("monitoring", "aws_cloudwatch_metric_alarm", "held_batches")
+    fresh = resource("monitoring", "aws_cloudwatch_metric_alarm", "freshness")
+    for alarm in (held, fresh):
+        assert f'"{unq(alarm["metric_name"])}"' in sent
+        assert alarm["dimensions"] == {"Environment": "${var.environment}"}
+        assert alarm["alarm_actions"] == ["${aws_sns_topic.alarms.arn}"]
+    assert held["threshold"] == 0 and unq(held["comparison_operator"]) == "GreaterThanThreshold"
+    assert fresh["threshold"] == "${var.freshness_threshold_seconds}"
+    assert variables(INFRA / "modules" / "monitoring")["freshness_threshold_seconds"]["default"] == 900
+    body = resource("monitoring", "aws_cloudwatch_dashboard")["dashboard_body"]
+    assert "HeldBatches" in body and "FreshnessSeconds" in body
+
+
 def test_mwaa_environment():
     mwaa = resource("mwaa", "aws_mwaa_environment")
     assert unq(variables(INFRA / "modules" / "mwaa")["airflow_version"]["default"]) == "3.3.1"

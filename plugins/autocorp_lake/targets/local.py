@@ -45,6 +45,20 @@ def _forget_database_tables() -> None:
         for zone in ("staged", "quarantine"):
             shutil.rmtree(root / zone / table, ignore_errors=True)
         shutil.rmtree(root / "curated" / "hudi" / table, ignore_errors=True)
+    _drop_curated_catalog_entries(config.registry().table_names)
+
+
+def _drop_curated_catalog_entries(tables: list[str]) -> None:
+    """The rebuilt tables get new catalog entries from their first promote (hms sync); an old
+    entry with another schema would make that sync fail while the Hudi files are written."""
+    from autocorp_lake.local import spark as local_spark
+
+    spark = local_spark.build_session("autocorp-reset")
+    existing = {row.tableName for row in spark.sql("show tables in autocorp_curated").collect()}
+    for table in tables:
+        for name in (table, f"{table}_ro", f"{table}_rt"):
+            if name in existing:
+                spark.sql(f"drop table autocorp_curated.{name}")
 
 
 def _verify_full_load() -> dict:
@@ -99,7 +113,15 @@ def _run_glue_script(job: str, script_args: dict) -> dict | None:
     from autocorp_lake.local import jobs
 
     # GlueJobOperator's arguments are `--name value`; the local runner adds the dashes itself.
-    return jobs.run_glue_script(GLUE_SCRIPTS[job], {k.removeprefix("--"): v for k, v in script_args.items()})
+    try:
+        return jobs.run_glue_script(GLUE_SCRIPTS[job], {k.removeprefix("--"): v for k, v in script_args.items()})
+    except Exception as exc:
+        fix = jobs.classpath_fix(exc)
+        if fix is None:
+            raise
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(fix) from exc
 
 
 def _transfer() -> dict:
