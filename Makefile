@@ -53,7 +53,7 @@ demo: venv
 test: venv tools
 	$(BIN)/python -m pytest -q
 
-test-fast: venv
+test-fast: venv tools
 	$(BIN)/python -m pytest -q -m "not spark and not cli"
 
 # requirements.txt under MWAA's constraints (Python 3.12), a clean venv with only the MWAA image's
