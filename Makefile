@@ -7,13 +7,14 @@ STAMP := $(VENV)/.installed
 TOOLS := .venv-tools
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv tools up down status demo test test-fast airflow bundle lock clean
+.PHONY: help venv tools up down status demo test test-fast deploy-check airflow bundle lock clean
 
 help:
 	@echo "make demo     set up, start services, seed, run the DAGs, print what landed"
 	@echo "make test     the whole test suite (real PostgreSQL, Spark + Hudi, GX; moto for AWS calls)"
 	@echo "make airflow  Airflow 3.3.1 standalone on localhost:8080 with this repo's DAGs"
 	@echo "make bundle   build dist/mwaa/ (dags, plugins.zip, requirements.txt, startup.sh)"
+	@echo "make deploy-check  the bundle, Terraform and IAM against what MWAA 3.3.1 and AWS really are"
 	@echo "make up|down|status   local services"
 
 $(STAMP): requirements-dev.txt requirements-lock.txt pyproject.toml
@@ -48,11 +49,18 @@ status: venv
 demo: venv
 	bash scripts/demo.sh
 
-test: venv
+# tests/deploy/ (make deploy-check) is part of the suite: it needs the tools venv and PyPI.
+test: venv tools
 	$(BIN)/python -m pytest -q
 
-test-fast: venv
+test-fast: venv tools
 	$(BIN)/python -m pytest -q -m "not spark and not cli"
+
+# requirements.txt under MWAA's constraints (Python 3.12), a clean venv with only the MWAA image's
+# packages + requirements.txt + the unpacked bundle, IAM against every recorded call + parliament,
+# Terraform's enumerated values against botocore's service models.
+deploy-check: venv tools
+	$(BIN)/python -m pytest -q tests/deploy
 
 airflow: venv
 	bash scripts/airflow_standalone.sh

@@ -12,8 +12,6 @@ export AIRFLOW__LOGGING__LOGGING_LEVEL=INFO
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=30
 mkdir -p "$AIRFLOW_HOME"
 $BIN/airflow db migrate >/dev/null
-$BIN/airflow pools set glue_pool 2 "Glue-type work: jobs and crawlers" >/dev/null
-$BIN/airflow pools set athena_pool 4 "Athena queries" >/dev/null
 echo "Airflow UI: http://localhost:${AIRFLOW__API__PORT} (user admin; the password is printed by"
 echo "airflow standalone below and kept in $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated)"
 exec $BIN/airflow standalone

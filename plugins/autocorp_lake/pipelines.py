@@ -70,9 +70,13 @@ def _gate(batch: dict[str, str]) -> dict:
 
 
 def quality_gate(task_id: str, batch) -> PythonOperator:
-    # A data failure is not transient: the gate never retries.
+    # A data failure is not transient: the gate never retries. On AWS it runs the quality-gate
+    # Glue job, so it is capped like the other Glue steps (no pools: MWAA has only default_pool).
+    from autocorp_lake.targets import GLUE_CONCURRENCY
+
     return PythonOperator(
-        task_id=task_id, python_callable=_gate, op_kwargs={"batch": batch}, retries=0
+        task_id=task_id, python_callable=_gate, op_kwargs={"batch": batch}, retries=0,
+        max_active_tis_per_dag=GLUE_CONCURRENCY,
     )
 
 
@@ -84,7 +88,7 @@ def _pipeline(steps: ModuleType, kind: str, transform_job: str):
         chain(
             batch,
             steps.glue_job(task_id=transform_job, job=transform_job, script_args=batch),
-            quality_gate("quality_gate", batch),
+            steps.quality_gate("quality_gate", batch),
             steps.glue_job(task_id="promote", job="promote", script_args=batch),
         )
 

@@ -17,8 +17,6 @@ from collections import Counter
 
 from autocorp_lake import config
 
-POOLS = {"glue_pool": (2, "Glue-type work: jobs and crawlers"), "athena_pool": (4, "Athena queries")}
-
 
 def airflow_env() -> dict[str, str]:
     settings = config.postgres()
@@ -41,13 +39,6 @@ def _ensure_metadata_db(log) -> None:
     started = time.monotonic()
     db.upgradedb()
     log(f"Airflow metadata database ready ({time.monotonic() - started:.1f}s)")
-
-
-def _ensure_pools() -> None:
-    from airflow.models.pool import Pool
-
-    for name, (slots, description) in POOLS.items():
-        Pool.create_or_update_pool(name, slots=slots, description=description, include_deferred=False)
 
 
 class _Progress(logging.Filter):
@@ -153,7 +144,7 @@ def run_dag(dag_id: str, conf: dict | None = None, log=print) -> int:
 
     services.up(log=log)
     _ensure_metadata_db(log)
-    _ensure_pools()
+    # no pools: MWAA has only default_pool; the steps cap their own concurrency (targets/__init__.py)
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(config.repo_root() / "dags" / f"{dag_id}.py"))

@@ -9,6 +9,7 @@ from typing import Any
 from airflow.providers.standard.operators.python import PythonOperator
 
 from autocorp_lake import config
+from autocorp_lake.targets import ATHENA_CONCURRENCY, GLUE_CONCURRENCY
 
 GLUE_SCRIPTS = {
     "apply_changes": "apply_changes.py",
@@ -148,7 +149,7 @@ def wait_for_cdc_files(task_id: str, **kwargs) -> PythonOperator:
 def crawl(task_id: str, crawler: str, **kwargs) -> PythonOperator:
     return PythonOperator(
         task_id=task_id, python_callable=_crawl, op_kwargs={"crawler": crawler},
-        pool=config.aws_names().glue_pool, **kwargs,
+        max_active_tis_per_dag=GLUE_CONCURRENCY, **kwargs,
     )
 
 
@@ -157,9 +158,16 @@ def glue_job(task_id: str, job: str, script_args: Any, **kwargs) -> PythonOperat
         task_id=task_id,
         python_callable=_run_glue_script,
         op_kwargs={"job": job, "script_args": script_args},
-        pool=config.aws_names().glue_pool,
+        max_active_tis_per_dag=GLUE_CONCURRENCY,
         **kwargs,
     )
+
+
+def quality_gate(task_id: str, batch: Any) -> PythonOperator:
+    """The gate in the task (a big batch: the gate's script on local Spark), pipelines._gate."""
+    from autocorp_lake.pipelines import quality_gate as gate_task
+
+    return gate_task(task_id, batch)
 
 
 def transfer_exports(task_id: str, **kwargs) -> PythonOperator:
@@ -180,5 +188,6 @@ def _run_query(query: str, run_id: str) -> str:
 
 def athena_sql(task_id: str, files: list[str], **kwargs):
     return PythonOperator.partial(
-        task_id=task_id, python_callable=_run_query, pool=config.aws_names().athena_pool, **kwargs
+        task_id=task_id, python_callable=_run_query,
+        max_active_tis_per_dag=ATHENA_CONCURRENCY, **kwargs
     ).expand(op_kwargs=[{"query": f, "run_id": "{{ run_id }}"} for f in files])
