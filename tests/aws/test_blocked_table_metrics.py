@@ -47,9 +47,9 @@ def test_held_batch_and_waiting_cdc_files_become_cloudwatch_metrics(bucket):
               "critical_failures": [{"expectation": "expect_column_values_to_be_unique", "column": "order_id"}]})
     # customers: one CDC file taken by a batch, one still waiting since 11:50
     put_json(s3, name, "staged/_checkpoints/customers.json",
-             {"files": ["raw/database/cdc/public/customers/2026/11/29/20261129-110000000.parquet"], "batches": ["b"]})
+             {"files": ["raw/database/public/customers/2026/11/29/20261129-110000000.parquet"], "batches": ["b"]})
     for stamp in ("110000000", "115000000"):
-        s3.put_object(Bucket=name, Key=f"raw/database/cdc/public/customers/2026/11/29/20261129-{stamp}.parquet", Body=b"x")
+        s3.put_object(Bucket=name, Key=f"raw/database/public/customers/2026/11/29/20261129-{stamp}.parquet", Body=b"x")
 
     states = {row["table"]: row for row in metrics.table_state_records(NOW)}
     assert (states["sales_order"]["state"], states["sales_order"]["held_batches"],

@@ -64,7 +64,7 @@ def _waiting_raw_changes(lake_root: str, table: str) -> dt.datetime | None:
         return None  # not bootstrapped: nothing is due in curated yet
     processed = set(json.loads(gate.read_text(checkpoint_uri)).get("files") or [])
     schema = config.registry().source_schema
-    base = gate.join(lake_root, f"raw/database/cdc/{schema}/{table}")
+    base = gate.join(lake_root, f"raw/database/{schema}/{table}")  # CDC files: YYYY/MM/DD/ beside LOAD*
     oldest = None
     for key in gate.list_keys(base):
         match = CDC_FILE.search(key)
