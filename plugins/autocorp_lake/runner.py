@@ -12,6 +12,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 from unittest import mock
 from collections import Counter
 
@@ -77,12 +78,12 @@ class _Progress(logging.Filter):
             self.waiting_for = None
             task_id, map_index = record.args[0], record.args[1]
             done, total, states = self._counts()
-            label = task_id + (f"[{map_index}]" if map_index is not None and int(map_index) >= 0 else "")
+            label = task_label(task_id, map_index)
             failed = states.get("failed", 0) + states.get("upstream_failed", 0)
             self.log(f"[{done}/{total} done{f', {failed} failed' if failed else ''}] {label}")
             return False
         if message.startswith("No tasks to run"):
-            waiting = sorted(f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id
+            waiting = sorted(task_label(ti.task_id, ti.map_index)
                              for ti in record.args[0] if str(ti.state) == "up_for_retry")
             if waiting and waiting != self.waiting_for:
                 self.waiting_for = waiting
@@ -92,6 +93,16 @@ class _Progress(logging.Filter):
                 self.log(f"waiting to retry {', '.join(waiting)} (next try{when}); its error is in the log above")
             return False
         return record.levelno >= logging.WARNING and not message.startswith("[DAG TEST]")
+
+
+def task_label(task_id: str, map_index) -> str:
+    """`table_pipeline.promote[customers]`: a mapped task by its table or feed, as the UI's
+    map_index_template shows it."""
+    if map_index is None or int(map_index) < 0:
+        return task_id
+    names = {"table_pipeline": config.registry().table_names, "feed_pipeline": config.registry().feed_names}
+    group = names.get(task_id.split(".", 1)[0])
+    return f"{task_id}[{group[int(map_index)] if group and int(map_index) < len(group) else map_index}]"
 
 
 FINISHED = {"success", "failed", "upstream_failed", "skipped", "removed"}
@@ -138,6 +149,8 @@ def run_dag(dag_id: str, conf: dict | None = None, log=print) -> int:
         raise config.ConfigError(f"unknown DAG {dag_id!r}; the DAGs are: {', '.join(config.DAG_IDS)}")
     if config.target() != "local":
         raise config.ConfigError("`autocorp-lake run` runs the local target; unset LAKE_TARGET or set it to local")
+    # dag.test() runs tasks through Airflow's in-process API client; its test-client import warns
+    warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
     os.environ.update(airflow_env())
     os.environ["AUTOCORP_SPARK_INPROCESS"] = "1"
     from autocorp_lake.local import services
@@ -168,7 +181,7 @@ def run_dag(dag_id: str, conf: dict | None = None, log=print) -> int:
         f"{dag_id}: {dag_run.state} in {time.monotonic() - started:.1f}s; task states "
         + ", ".join(f"{state}={count}" for state, count in sorted(states.items()))
     )
-    failed = [f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id
+    failed = [task_label(ti.task_id, ti.map_index)
               for ti in instances if str(ti.state) in ("failed", "upstream_failed")]
     if failed:
         log(f"failed tasks: {', '.join(failed)}; rerun with AUTOCORP_RUN_LOG_LEVEL=INFO for their logs")

@@ -89,7 +89,7 @@ def _check_replication() -> dict:
 
 def _capture_cdc() -> dict:
     """Locally the DMS's CDC writer is the replicator: capture what the slot holds now."""
-    from airflow.exceptions import AirflowSkipException
+    from airflow.sdk.exceptions import AirflowSkipException
 
     from autocorp_lake.local import replicator
 
