@@ -150,7 +150,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from autocorp_lake import runner
 
     conf = json.loads(args.conf) if args.conf else {}
-    return runner.run_dag(args.dag_id, conf=conf, log=console.print)
+    # plain text: a task label like `promote[auto_parts]` is not rich markup
+    return runner.run_dag(args.dag_id, conf=conf, log=lambda line: console.print(line, markup=False, highlight=False))
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
@@ -277,8 +278,10 @@ def cmd_release(args: argparse.Namespace) -> int:
     except (gate.GateError, gate.QualityGateFailed) as exc:
         err_console.print(f"[red]release failed:[/red] {exc}", soft_wrap=True)
         return 1
-    console.print(f"released {args.name} run {args.run_id}: gate {result.get('status', 'passed')}, "
-                  f"promote {result['promote']}")
+    promoted = result["promote"] or {}
+    console.print(f"released {args.name} run {args.run_id}: gate {result.get('status', 'passed')}; promoted "
+                  f"{promoted.get('rows')} row(s) into {promoted.get('table')} (instant {promoted.get('instant')})",
+                  markup=False)
     return 0
 
 
@@ -400,6 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--verbose" in argv:  # accepted anywhere on the line, not only before the command
         argv = ["--verbose", *[a for a in argv if a != "--verbose"]]
     args = parser.parse_args(argv)
+    if not args.verbose:  # Airflow, GX and friends log at INFO once Airflow is imported
+        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     _stop_on_sigterm()
     log_file = _chatter_to_log_file(args)
     try:
