@@ -9,7 +9,6 @@ import json
 
 import boto3
 import pytest
-from moto import mock_aws
 
 REGION = "us-east-1"
 pytestmark = pytest.mark.aws
@@ -17,18 +16,12 @@ NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture()
-def bucket(monkeypatch):
-    monkeypatch.setenv("LAKE_TARGET", "aws")
-    monkeypatch.setenv("LAKE_ENV", "dev")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        from autocorp_lake import config
+def bucket(aws):
+    from autocorp_lake import config
 
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket=config.bucket_name())
-        yield s3, config.bucket_name()
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=config.bucket_name())
+    return s3, config.bucket_name()
 
 
 def put_json(s3, bucket: str, key: str, value: dict) -> None:
