@@ -12,12 +12,22 @@ alter table sales_order_services replica identity full;
 
 -- DMS on PostgreSQL >= 10 uses pglogical or test_decoding; a publication limits what is published
 -- to the 7 tables. The local replicator filters wal2json output to the same list.
+-- A table dropped and created again leaves the publication: `up` puts it back.
 do $$
+declare
+    source_table text;
 begin
     if not exists (select 1 from pg_publication where pubname = 'autocorp_lake') then
         create publication autocorp_lake for table
             auto_parts, customers, service, service_parts,
             sales_order, sales_order_parts, sales_order_services;
     end if;
+    foreach source_table in array array['auto_parts', 'customers', 'service', 'service_parts',
+                                         'sales_order', 'sales_order_parts', 'sales_order_services'] loop
+        if not exists (select 1 from pg_publication_tables
+                       where pubname = 'autocorp_lake' and schemaname = 'public' and tablename = source_table) then
+            execute format('alter publication autocorp_lake add table public.%I', source_table);
+        end if;
+    end loop;
 end
 $$;
