@@ -126,7 +126,8 @@ def wait_for_cdc_files(task_id: str, **kwargs) -> S3KeySensor:
     return S3KeySensor(
         task_id=task_id,
         bucket_name=config.aws_names().bucket,
-        bucket_key="raw/database/cdc/public/*/{{ data_interval_end.strftime('%Y/%m/%d') }}/*.parquet",
+        # a run triggered without a logical date has no data interval: its run_after is the day
+        bucket_key="raw/database/cdc/public/*/{{ (data_interval_end or dag_run.run_after).strftime('%Y/%m/%d') }}/*.parquet",
         wildcard_match=True,
         mode="reschedule",
         poke_interval=60,
