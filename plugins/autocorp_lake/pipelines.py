@@ -40,7 +40,18 @@ def script_args(kind: str, name: str, run_id: str) -> dict[str, str]:
     }
 
 
-@task(task_id="prepare_batch", retries=0)
+# Mapped tasks are labelled by their table or feed in the grid and in the logs' titles (not 0..n):
+# prepare_batch by its own argument, every later task by the batch prepare_batch returned (an XCom
+# every target's operator has, whatever its own fields are called).
+NAME_OF_PREPARE_BATCH = "{{ task.op_kwargs['name'] }}"
+
+
+def name_of_batch(group_id: str) -> str:
+    return ("{{ ti.xcom_pull(task_ids='%s.prepare_batch', map_indexes=ti.map_index)['--name'] }}"
+            % group_id)
+
+
+@task(task_id="prepare_batch", retries=0, map_index_template=NAME_OF_PREPARE_BATCH)
 def prepare_batch(kind: str, name: str, run_id: str | None = None) -> dict[str, str]:
     return script_args(kind, name, run_id or "manual")
 
@@ -69,23 +80,24 @@ def _gate(batch: dict[str, str]) -> dict:
     return result
 
 
-def quality_gate(task_id: str, batch) -> PythonOperator:
+def quality_gate(task_id: str, batch, **kwargs) -> PythonOperator:
     # A data failure is not transient: the gate never retries.
     return PythonOperator(
-        task_id=task_id, python_callable=_gate, op_kwargs={"batch": batch}, retries=0
+        task_id=task_id, python_callable=_gate, op_kwargs={"batch": batch}, retries=0, **kwargs
     )
 
 
 def _pipeline(steps: ModuleType, kind: str, transform_job: str):
     """prepare_batch -> apply_changes / clean_feed -> quality_gate -> promote, for one table or feed."""
+    label = {"map_index_template": name_of_batch(f"{kind}_pipeline")}
 
     def chain_for(name: str) -> None:
         batch = prepare_batch(kind=kind, name=name, run_id="{{ run_id }}")
         chain(
             batch,
-            steps.glue_job(task_id=transform_job, job=transform_job, script_args=batch),
-            quality_gate("quality_gate", batch),
-            steps.glue_job(task_id="promote", job="promote", script_args=batch),
+            steps.glue_job(task_id=transform_job, job=transform_job, script_args=batch, **label),
+            quality_gate("quality_gate", batch, **label),
+            steps.glue_job(task_id="promote", job="promote", script_args=batch, **label),
         )
 
     return chain_for
