@@ -18,18 +18,25 @@ START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
 
 def on_failure(context) -> None:
-    """One failure callback for every task: a clear log line that names the DAG run and task.
+    """One failure callback for every task: a clear log line that names the DAG run, the task and
+    the cause, as the last line of the task's log.
 
-    Alerting itself runs on CloudWatch alarms (AWS) and `autocorp-lake status` (local)."""
+    Airflow runs failure callbacks inside the collapsed "Post Execute" group of the log view; the
+    group is closed first so the cause shows without expanding anything. Alerting itself runs on
+    CloudWatch alarms (AWS) and `autocorp-lake status` (local)."""
     ti = context.get("task_instance") or context.get("ti")
     exc = context.get("exception")
+    text = str(exc).strip() if exc is not None else ""
+    lines = text.splitlines()
+    cause = text if len(text) <= 600 else f"{lines[0]} ... {lines[-1]}"  # a long one: first and last line
+    log.info("::endgroup::")
     log.error(
         "AutoCorp Lake task failed: dag=%s task=%s run=%s map_index=%s error=%s",
         getattr(ti, "dag_id", "?"),
         getattr(ti, "task_id", "?"),
         context.get("run_id"),
         getattr(ti, "map_index", -1),
-        exc,
+        cause,
     )
 
 

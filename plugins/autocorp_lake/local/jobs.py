@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import importlib
+import logging
 import os
 import re
 import subprocess
@@ -22,8 +23,40 @@ from autocorp_lake import config
 ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Failed)\b.*?: ")
 
 
+# A spark-submit child's own lines carry their level: log4j's "yy/MM/dd HH:mm:ss LEVEL Class: ..."
+# and the scripts' Python logging "yyyy-mm-dd HH:MM:SS,mmm LEVEL ...".
+CHILD_LEVEL = re.compile(
+    r"^(?:\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:[,.]\d+)?)"
+    r" (TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL) "
+)
+LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
+          "WARNING": logging.WARNING, "ERROR": logging.ERROR, "FATAL": logging.CRITICAL,
+          "CRITICAL": logging.CRITICAL}
+child_log = logging.getLogger("autocorp_lake.spark_submit")
+
+
+class ChildLogLevels:
+    """The level of each line a spark-submit child prints: its own when the line has one; a
+    continuation (stack frame, indented or `Caused by`) keeps the level of the line it continues;
+    a Python traceback is ERROR; any other line (print output) is INFO. Task logs then show a
+    successful job's lines as INFO/WARN, not the red ERROR that raw stderr gets."""
+
+    def __init__(self) -> None:
+        self.level = logging.INFO
+
+    def __call__(self, line: str) -> int:
+        match = CHILD_LEVEL.match(line)
+        if match:
+            self.level = LEVELS[match.group(1)]
+        elif line.startswith("Traceback (most recent call last)") or ERROR_LINE.match(line):
+            self.level = logging.ERROR
+        elif not (line[:1].isspace() or line.startswith(("Caused by", "..."))):
+            self.level = logging.INFO
+        return self.level
+
+
 class GlueScriptError(RuntimeError):
-    """A Glue script failed; the message holds the tail of its log."""
+    """A Glue script failed; the message's first line is the cause, then the tail of its log."""
 
 
 def glue_scripts_dir() -> Path:
@@ -76,7 +109,12 @@ def run_glue_script(script: str, args: dict, in_process: bool | None = None,
 
     path = script_path(script)
     command = local_spark.spark_submit_command(str(path), {k: v for k, v in args.items() if v is not None})
-    log = log or (lambda line: print(line, file=sys.stderr))
+    if log is None:
+        level_of = ChildLogLevels()
+
+        def log(line: str) -> None:
+            child_log.log(level_of(line), "%s", line)
+
     tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
     errors: list[str] = []
     process = subprocess.Popen(
@@ -98,7 +136,8 @@ def run_glue_script(script: str, args: dict, in_process: bool | None = None,
     if code != 0:
         cause = next((line for line in reversed(errors) if line), "")
         raise GlueScriptError(
-            f"Glue script {path.name} failed (exit {code}) with {to_argv(args)}"
-            + (f": {cause}" if cause else "") + "\nlast log lines:\n" + "\n".join(tail)
+            f"Glue script {path.name} failed (exit {code})" + (f": {cause}" if cause else "")
+            + f"\narguments: {to_argv(args)}\nlast log lines:\n" + "\n".join(tail)
+            + (f"\ncause: {cause}" if cause else f"\nGlue script {path.name} failed (exit {code})")
         )
     return None
