@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
+export PATH="$PWD/$BIN:$PATH"  # airflow standalone starts its components as `airflow ...`
 PORT=${AIRFLOW_PORT:-8080}
 case "$PORT" in ''|*[!0-9]*) echo "AIRFLOW_PORT=$PORT is not a port number" >&2; exit 2 ;; esac
 URL="http://127.0.0.1:${PORT}"
