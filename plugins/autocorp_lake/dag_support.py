@@ -70,3 +70,22 @@ def table_names() -> list[str]:
 
 def feed_names() -> list[str]:
     return config.registry().feed_names
+
+
+def curated_asset():
+    """The curated zone as an Airflow Asset: every promote (a Hudi commit) updates it, and
+    `autocorp_analytics` runs when it changes as well as daily, so a report is never older than
+    its data. The URI is where the tables live (s3:// on AWS, file:// locally)."""
+    from airflow.sdk import Asset
+
+    location = config.lake_uri("curated/hudi")
+    uri = location if location.startswith("s3://") else "file://" + location
+    return Asset(name="autocorp_curated", uri=uri, group="autocorp_lake")
+
+
+def analytics_schedule():
+    """Daily, and whenever the curated tables changed (a promote succeeded) since the last run."""
+    from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
+
+    return AssetOrTimeSchedule(timetable=CronTriggerTimetable("@daily", timezone="UTC"),
+                               assets=[curated_asset()])

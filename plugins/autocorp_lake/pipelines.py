@@ -14,6 +14,7 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import chain, task, task_group
 
 from autocorp_lake import config
+from autocorp_lake.dag_support import curated_asset
 
 
 def safe_run_id(run_id: str) -> str:
@@ -97,7 +98,8 @@ def _pipeline(steps: ModuleType, kind: str, transform_job: str):
             batch,
             steps.glue_job(task_id=transform_job, job=transform_job, script_args=batch, **label),
             quality_gate("quality_gate", batch, **label),
-            steps.glue_job(task_id="promote", job="promote", script_args=batch, **label),
+            steps.glue_job(task_id="promote", job="promote", script_args=batch,
+                           outlets=[curated_asset()], **label),
         )
 
     return chain_for

@@ -167,3 +167,25 @@ def test_failed_spark_submit_names_its_cause_last(tmp_path, monkeypatch, caplog)
     message = str(failure.value)
     assert message.splitlines()[0] == "Glue script boom.py failed (exit 1): ValueError: bad batch: 3 rows"
     assert message.splitlines()[-1] == "cause: ValueError: bad batch: 3 rows"
+
+
+def test_promote_updates_the_curated_asset_that_analytics_runs_on(dagbag):
+    from airflow.sdk import AssetOrTimeSchedule
+
+    from autocorp_lake import config
+
+    curated = None
+    for dag_id in ("autocorp_bootstrap", "autocorp_cdc", "autocorp_files"):
+        dag = dagbag.dags[dag_id]
+        for task in dag.tasks:
+            names = [a.name for a in task.outlets]
+            if task.task_id.endswith(".promote"):
+                assert names == ["autocorp_curated"], task.task_id
+                curated = task.outlets[0]
+            else:
+                assert names == [], f"{dag_id}.{task.task_id} does not change the curated tables"
+    assert curated.uri == "file://" + config.lake_uri("curated/hudi")
+    schedule = dagbag.dags["autocorp_analytics"].timetable
+    assert isinstance(schedule, AssetOrTimeSchedule)
+    assert [a.name for a in schedule.asset_condition.objects] == ["autocorp_curated"]
+    assert schedule.timetable.expression == "0 0 * * *"
