@@ -131,6 +131,12 @@ def _is_running() -> bool:
     return _run_pg(["pg_ctl", "status", "-D", str(data_dir())], check=False).returncode == 0
 
 
+def _knows_setting(name: str) -> bool:
+    """Whether this PostgreSQL build has a setting (an unknown one stops the server from starting)."""
+    described = subprocess.run([str(PG_BIN / "postgres"), "--describe-config"], capture_output=True, text=True)
+    return any(line.split("\t", 1)[0] == name for line in described.stdout.splitlines())
+
+
 def _write_settings(settings: config.PostgresSettings) -> None:
     conf = data_dir() / "postgresql.auto.conf"
     lines = [
@@ -146,20 +152,26 @@ def _write_settings(settings: config.PostgresSettings) -> None:
         "timezone = 'UTC'",
         "log_timezone = 'UTC'",
     ]
+    if _knows_setting("output_plugin_libraries"):
+        # newer 15.x minor releases allow only approved logical decoding plugins
+        lines.append("output_plugin_libraries = 'pgoutput, test_decoding, wal2json'")
     conf.write_text("\n".join(lines) + "\n")
 
 
-def _chown_to_postgres(path: Path) -> None:
+def _chown_to_postgres(*paths: Path) -> None:
+    """Give the folders that this process creates to the postgres user. Only these folders, never
+    what is inside them: initdb writes the data folder as postgres already, and walking it while
+    the server runs trips over files PostgreSQL creates and removes (pg_internal.init)."""
     if _is_root():
         entry = pwd.getpwnam("postgres")
-        for item in [path, *path.rglob("*")]:
-            os.chown(item, entry.pw_uid, entry.pw_gid)
+        for path in paths:
+            os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
 def _init_cluster(settings: config.PostgresSettings, log=print) -> None:
     cluster_dir().mkdir(parents=True, exist_ok=True)
     socket_dir().mkdir(parents=True, exist_ok=True)
-    _chown_to_postgres(cluster_dir())
+    _chown_to_postgres(cluster_dir(), socket_dir())
     if (data_dir() / "PG_VERSION").exists():
         return
     log(f"creating a PostgreSQL {PG_VERSION} cluster in {data_dir()}")
