@@ -28,7 +28,8 @@ def on_failure(context) -> None:
     exc = context.get("exception")
     text = str(exc).strip() if exc is not None else ""
     lines = text.splitlines()
-    cause = text if len(text) <= 600 else f"{lines[0]} ... {lines[-1]}"  # a long one: first and last line
+    # a long message (a failed job's log tail): its first lines and its last one
+    cause = text if len(lines) <= 8 else "\n".join(lines[:6] + ["...", lines[-1]])
     log.info("::endgroup::")
     log.error(
         "AutoCorp Lake task failed: dag=%s task=%s run=%s map_index=%s error=%s",
