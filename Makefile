@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TOOLS := .venv-tools
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv tools up down status demo test test-fast airflow compose-check bundle lock clean
+.PHONY: help venv tools up down status demo test test-fast deploy-check airflow compose-check bundle lock clean
 
 help:
 	@echo "make demo     set up, start services, seed, run the DAGs, print what landed"
@@ -15,6 +15,7 @@ help:
 	@echo "make airflow  Airflow 3.3.1 standalone on localhost:8080 (AIRFLOW_PORT=N moves it) with this repo's DAGs"
 	@echo "make compose-check   docker compose config of docker-compose.yaml (skipped without Docker)"
 	@echo "make bundle   build dist/mwaa/ (dags, plugins.zip, requirements.txt, startup.sh)"
+	@echo "make deploy-check  the bundle, Terraform and IAM against what MWAA 3.3.1 and AWS really are"
 	@echo "make up|down|status   local services"
 
 $(STAMP): requirements-dev.txt requirements-lock.txt pyproject.toml
@@ -24,7 +25,13 @@ $(STAMP): requirements-dev.txt requirements-lock.txt pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
-venv: $(STAMP)
+# Spark's jars (Hudi, the PostgreSQL JDBC driver) from Maven Central into the project's Ivy cache,
+# before any Spark session starts (a session cannot add the JDBC driver to its own classpath).
+JARS := .cache/ivy/autocorp-jars.txt
+$(JARS): $(STAMP) plugins/autocorp_lake/local/spark.py
+	$(BIN)/autocorp-lake fetch-jars
+
+venv: $(STAMP) $(JARS)
 
 $(TOOLS)/.installed: requirements-tools.txt
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
@@ -43,11 +50,18 @@ status: venv
 demo: venv
 	bash scripts/demo.sh
 
-test: venv
+# tests/deploy/ (make deploy-check) is part of the suite: it needs the tools venv and PyPI.
+test: venv tools
 	$(BIN)/python -m pytest -q
 
-test-fast: venv
-	$(BIN)/python -m pytest -q -m "not spark"
+test-fast: venv tools
+	$(BIN)/python -m pytest -q -m "not spark and not cli"
+
+# requirements.txt under MWAA's constraints (Python 3.12), a clean venv with only the MWAA image's
+# packages + requirements.txt + the unpacked bundle, IAM against every recorded call + parliament,
+# Terraform's enumerated values against botocore's service models.
+deploy-check: venv tools
+	$(BIN)/python -m pytest -q tests/deploy
 
 airflow: venv
 	bash scripts/airflow_standalone.sh
@@ -72,4 +86,4 @@ lock: venv
 
 clean:
 	-$(BIN)/autocorp-lake down
-	rm -rf .local dist
+	rm -rf .local dist .cache

@@ -8,13 +8,13 @@ curated Hudi table. Rerunning it is safe: a finished full load is not redone.
 
 from airflow.sdk import DAG, chain
 
-from autocorp_lake.dag_support import dag_kwargs, table_names
+from autocorp_lake.dag_support import dag_kwargs, watch, table_names
 from autocorp_lake.pipelines import table_pipeline
 from autocorp_lake.targets import steps
 
 step = steps()
 
-with DAG(dag_id="autocorp_bootstrap", schedule=None, **dag_kwargs(__doc__, ["bootstrap", "dms"])):
+with DAG(dag_id="autocorp_bootstrap", schedule=None, **dag_kwargs(__doc__, ["bootstrap", "dms"])) as dag:
     chain(
         step.start_replication(task_id="start_replication"),
         step.wait_full_load(task_id="wait_full_load"),
@@ -22,3 +22,4 @@ with DAG(dag_id="autocorp_bootstrap", schedule=None, **dag_kwargs(__doc__, ["boo
         table_pipeline(step).expand(table=table_names()),
         step.publish_metrics(task_id="publish_metrics", trigger_rule="all_done"),
     )
+    watch(dag)

@@ -7,16 +7,17 @@ with a reason) -> quality gate -> promote to the curated `*_history` / `customer
 
 from airflow.sdk import DAG, chain
 
-from autocorp_lake.dag_support import dag_kwargs, feed_names
+from autocorp_lake.dag_support import dag_kwargs, watch, feed_names
 from autocorp_lake.pipelines import feed_pipeline
 from autocorp_lake.targets import steps
 
 step = steps()
 
-with DAG(dag_id="autocorp_files", schedule="@hourly", **dag_kwargs(__doc__, ["files", "datasync"])):
+with DAG(dag_id="autocorp_files", schedule="@hourly", **dag_kwargs(__doc__, ["files", "datasync"])) as dag:
     chain(
         step.transfer_exports(task_id="transfer_exports"),
         step.crawl(task_id="crawl_raw_csv", crawler="raw_csv"),
         feed_pipeline(step).expand(feed=feed_names()),
         step.publish_metrics(task_id="publish_metrics", trigger_rule="all_done"),
     )
+    watch(dag)

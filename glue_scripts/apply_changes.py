@@ -10,16 +10,18 @@ Arguments (`--name value`):
   --registry    path or s3:// URI of include/tables.yaml (default: the local repo's)
   --lake_root   s3://bucket or a local folder (default: the local target's lake)
   --run_id      batch id, the staged folder name (default: a UTC timestamp)
-  --use_bookmarks  true|false (Glue only, default true): read through job bookmarks, else the
-                lake checkpoint as locally
   --kind        accepted and ignored (the DAGs pass it to every job)
   --JOB_NAME    Glue job name (Glue passes it)
 
+Raw layout (what the DMS S3 target writes; CdcPath applies only with PreserveTransactions):
+`raw/database/<schema>/<table>/LOAD00000001.parquet ...` (full load) and
+`raw/database/<schema>/<table>/YYYY/MM/DD/<yyyymmdd-hhmmssfff>.parquet` (CDC), one folder per table.
+
 Bookmark: the committed checkpoint `staged/_checkpoints/<table>.json`, advanced by promote after
-the Hudi commit, decides which files are processed. On Glue, job bookmarks (`transformation_ctx`)
-list the new files without listing the whole prefix; since a bookmark moves when this job ends,
-the files of staged batches that were never promoted are taken again. Files of a quarantined
-batch are held back on both targets until the batch is released, so later runs go on.
+the Hudi commit, decides which files are processed, on Glue as locally. Glue job bookmarks are not
+used: runs of one job for several tables (or a bootstrap beside a CDC run) overlap, and a bookmark
+fails such runs with a version mismatch. Files of a quarantined batch are held back until the
+batch is released, so later runs go on.
 """
 
 from __future__ import annotations
@@ -49,7 +51,12 @@ def full_load_prefix(schema: str, table: str) -> str:
 
 
 def cdc_prefix(schema: str, table: str) -> str:
-    return f"raw/database/cdc/{schema}/{table}"
+    """CDC files sit in the table's folder, under YYYY/MM/DD/ (DatePartitionEnabled)."""
+    return full_load_prefix(schema, table)
+
+
+def is_full_load_file(key: str) -> bool:
+    return key.rsplit("/", 1)[-1].startswith("LOAD")
 
 
 safe_run_id = glue_compat.safe_run_id
@@ -120,8 +127,8 @@ def op_counts(df: DataFrame) -> dict[str, int]:
 def order_files(files: Iterable[str]) -> list[str]:
     """Full-load files first (LOAD00000001...), then CDC files in time order (their path order)."""
     files = list(files)
-    full = sorted(f for f in files if "/cdc/" not in f)
-    cdc = sorted(f for f in files if "/cdc/" in f)
+    full = sorted(f for f in files if is_full_load_file(f))
+    cdc = sorted(f for f in files if not is_full_load_file(f))
     return full + cdc
 
 
@@ -141,8 +148,7 @@ def quarantined_files(lake_root: str, table: str) -> set[str]:
 
 
 def pending_files(lake_root: str, table: str, checkpoint: dict, run_id: str) -> set[str]:
-    """Raw files of staged batches never promoted (a failed promote or gate error). With Glue job
-    bookmarks they are past the bookmark already, so the next batch takes them again."""
+    """Raw files of staged batches never promoted (a failed promote or gate error)."""
     manifests = [
         uri for uri in glue_compat.batch_manifests(glue_compat.join(lake_root, "staged", table))
         if uri.rsplit("/", 2)[-2] not in set(checkpoint["batches"]) | {run_id}
@@ -172,31 +178,12 @@ def relative_key(lake_root: str, uri: str) -> str:
 # --- main ----------------------------------------------------------------------------------------
 
 
-def _bookmark_new_files(context, lake_root: str, spec: dict, table: str) -> list[str]:
-    """Glue: the raw files not yet seen by the job bookmark (transformation_ctx `raw_<table>`)."""
-    paths = [
-        glue_compat.join(lake_root, full_load_prefix(spec["source_schema"], table)) + "/",
-        glue_compat.join(lake_root, cdc_prefix(spec["source_schema"], table)) + "/",
-    ]
-    frame = context.create_dynamic_frame.from_options(
-        connection_type="s3",
-        connection_options={"paths": paths, "recurse": True},
-        format="parquet",
-        transformation_ctx=f"raw_{table}",
-    )
-    df = frame.toDF()
-    if not df.columns:
-        return []
-    names = df.select(F.input_file_name().alias("file")).distinct().collect()
-    return sorted(relative_key(lake_root, row["file"]) for row in names)
-
-
 def main(argv: Sequence[str] | None = None) -> dict:
     args = glue_compat.parse_args(
         argv,
         required=[],
         optional={"table": None, "name": None, "kind": "table", "registry": None, "lake_root": None,
-                  "run_id": None, "JOB_NAME": "apply_changes", "use_bookmarks": "true"},
+                  "run_id": None, "JOB_NAME": "apply_changes"},
     )
     table = args["table"] or args["name"]
     if not table:
@@ -218,14 +205,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         job.commit()
         return json.loads(glue_compat.read_text(manifest_uri))
     held = quarantined_files(lake_root, table)
-    if glue_compat.ON_GLUE and args["use_bookmarks"] == "true":
-        candidates = set(_bookmark_new_files(context, lake_root, spec, table))
-        candidates |= pending_files(lake_root, table, checkpoint, run_id)
-    else:
-        available = glue_compat.list_files(
-            glue_compat.join(lake_root, full_load_prefix(spec["source_schema"], table))
-        ) + glue_compat.list_files(glue_compat.join(lake_root, cdc_prefix(spec["source_schema"], table)))
-        candidates = {relative_key(lake_root, f) for f in available}
+    available = glue_compat.list_files(glue_compat.join(lake_root, full_load_prefix(spec["source_schema"], table)))
+    candidates = {relative_key(lake_root, f) for f in available}
     files = unprocessed(candidates - held, checkpoint["files"])
     raw = (
         spark.read.option("mergeSchema", "true").parquet(*[glue_compat.join(lake_root, f) for f in files])
@@ -257,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         manifest["input_rows"] = raw.count()
         manifest["rows"] = staged.count()
         manifest["counts"] = op_counts(staged)
+        # the oldest source change of the batch: how long a held (quarantined) batch has waited
+        manifest["oldest_change_ts"] = staged.agg(F.min(COMMIT_TS)).first()[0]
         manifest["schema"] = schema_summary(staged)
     glue_compat.write_text(manifest_uri, json.dumps(manifest, indent=2))
     job.commit()

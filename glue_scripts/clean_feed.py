@@ -1,7 +1,7 @@
 """Glue job: clean one CSV feed (the on-premises exports) into a staged batch, row by row.
 
 One script for the four feeds of the registry (`feeds:` in include/tables.yaml). It reads
-`raw/csv/<feed>/<file>` with every column as a string, then per row:
+`raw/csv/<file>` (the share as DataSync copies it) with every column as a string, then per row:
 
 - repairs what SOURCE_DATA.md calls repairable: whitespace around values (customer_id), thousands
   separators ("1,234.56") and currency symbols ("$123.45") in amounts;
@@ -28,7 +28,7 @@ Outputs (zone name `feed_<feed>`, the same as the GX suite, so feed and table na
 
 Arguments (`--name value`): --name (the feed; --feed also accepted), --run_id, --lake_root,
 --registry, --kind (ignored, always a feed), --order_date_start / --order_date_end (default: the
-manifest `raw/csv/manifest/data_validation_manifest.json`, then env ORDER_DATE_START/END, then
+manifest `raw/csv/data_validation_manifest.json`, then env ORDER_DATE_START/END, then
 2023-01-01 / 2024-12-31), --JOB_NAME.
 """
 
@@ -49,7 +49,7 @@ SOURCE_ROW = "_source_row"
 SOURCE_FILE = "_source_file"
 SOURCE_FILE_TS = "_source_file_ts"
 RUN_ID = "_run_id"
-MANIFEST_KEY = "raw/csv/manifest/data_validation_manifest.json"
+MANIFEST_KEY = "raw/csv/data_validation_manifest.json"
 AMOUNT = T.DecimalType(12, 2)
 
 # Column name -> (type, required). Types: int, amount, timestamp, string.
@@ -99,7 +99,8 @@ def zone_name(feed: str) -> str:
 
 
 def raw_key(feed: str, file: str) -> str:
-    return f"raw/csv/{feed}/{file}"
+    """Where DataSync puts a feed's file: it copies the share as it is under raw/csv/."""
+    return f"raw/csv/{file}"
 
 
 def rejects_prefix(feed: str, run_id: str) -> str:

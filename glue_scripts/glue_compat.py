@@ -329,3 +329,10 @@ def read_checkpoint(lake_root: str, zone: str) -> dict:
 
 def hudi_table_exists(lake_root: str, table: str) -> bool:
     return exists(join(lake_root, hudi_prefix(table), ".hoodie", "hoodie.properties"))
+
+
+def jdbc_conf(spark, connection_name: str) -> dict:
+    """url, user and password of a Glue JDBC connection (its secret resolved by Glue)."""
+    conf = glue_context(spark).extract_jdbc_conf(connection_name)
+    url = conf.get("fullUrl") or conf["url"]
+    return {"url": url, "user": conf["user"], "password": conf["password"]}

@@ -1,4 +1,12 @@
-"""Glue job: table services of one curated Hudi table (daily, from autocorp_maintenance).
+"""Glue job `autocorp-maintenance-<env>`: reconcile (what autocorp_maintenance runs on AWS), or
+the table services of one curated Hudi table.
+
+--mode reconcile (the job's default on AWS): every source table (JDBC through the job's Glue
+connection `--source_connection`) against its curated Hudi snapshot, with the same code as locally
+(`autocorp_lake.reconcile`, from the package zip); the per-table counts go to
+`logs/runs/<run_id>/reconcile.json`, read by the DAG's task.
+
+--mode services --table T: table services of one curated Hudi table:
 
 - clean: drop file versions older than the retention (a week of time travel is kept);
 - compaction: merge-on-read tables fold their log files into base files;
@@ -7,7 +15,10 @@
 Hudi's Spark SQL procedures do the work, so the same script runs on Glue 5.0 and locally.
 
 Arguments (`--name value`):
-  --table      registry table name (required)
+  --mode       reconcile | services (default services)
+  --run_id     reconcile: the DAG run's id (the result's folder)
+  --source_connection  reconcile on Glue: the Glue JDBC connection to the source
+  --table      registry table name (services)
   --registry   path or s3:// URI of include/tables.yaml (default: the local repo's)
   --lake_root  s3://bucket or a local folder (default: the local target's lake)
   --clustering true|false (default false: clustering rewrites data, run it when files are small)
@@ -34,10 +45,45 @@ def maintenance_calls(spec: dict, path: str, clustering: bool = False) -> list[s
     return calls
 
 
+def registry_to_include(registry: str | None) -> None:
+    """On S3, copy the registry to a local include/ folder that autocorp_lake.config reads."""
+    import os
+    import tempfile
+
+    if not registry or not registry.startswith("s3://"):
+        return
+    include = tempfile.mkdtemp(prefix="autocorp-include-")
+    with open(os.path.join(include, "tables.yaml"), "w", encoding="utf-8") as handle:
+        handle.write(glue_compat.read_text(registry))
+    os.environ["AUTOCORP_INCLUDE_DIR"] = include
+
+
+def run_reconcile(args: dict) -> dict:
+    import json
+
+    from autocorp_lake import reconcile  # the package zip of --extra-py-files
+
+    lake_root = (args["lake_root"] or glue_compat.default_lake_root()).rstrip("/")
+    run_id = glue_compat.safe_run_id(args["run_id"] or "manual")
+    registry_to_include(args["registry"])
+    spark = glue_compat.get_spark("autocorp-reconcile")
+    jdbc = glue_compat.jdbc_conf(spark, args["source_connection"]) if args["source_connection"] else None
+    rows = reconcile.reconcile(spark=spark, lake_root=lake_root, jdbc=jdbc)
+    result = {"run_id": run_id, "tables": rows}
+    glue_compat.write_text(glue_compat.join(lake_root, reconcile.result_key(run_id)), json.dumps(result, indent=2))
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
     args = glue_compat.parse_args(
-        argv, ["table"], {"registry": None, "lake_root": None, "clustering": "false"}
+        argv, [], {"mode": "services", "table": None, "registry": None, "lake_root": None,
+                   "clustering": "false", "run_id": None, "source_connection": None,
+                   "JOB_NAME": "maintenance"},
     )
+    if args["mode"] == "reconcile":
+        return run_reconcile(args)
+    if args["mode"] != "services" or not args["table"]:
+        raise glue_compat.ArgumentError("pass --mode reconcile, or --mode services --table T")
     lake_root = args["lake_root"] or glue_compat.default_lake_root()
     spec = glue_compat.load_table_spec(args["registry"] or glue_compat.default_registry(), args["table"])
     path = glue_compat.join(lake_root, "curated/hudi", spec["name"])

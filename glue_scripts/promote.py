@@ -240,7 +240,20 @@ def feed_spec(manifest: dict) -> dict:
     }
 
 
+def result_key(run_id: str, zone: str) -> str:
+    """Where a promote leaves its result, read by the DAG's metrics step (on AWS the task only
+    holds the Glue job run id)."""
+    return f"logs/runs/{run_id}/promote/{zone}.json"
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
+    result = promote(argv)
+    uri = result.pop("_result_uri")
+    glue_compat.write_text(uri, json.dumps(result, indent=2, default=str))
+    return result
+
+
+def promote(argv: Sequence[str] | None = None) -> dict:
     args = glue_compat.parse_args(
         argv,
         required=["run_id"],
@@ -277,7 +290,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     result = {"table": table, "kind": kind, "name": name, "run_id": run_id,
               "rows": int(manifest.get("rows") or 0), "counts": manifest.get("counts"),
               "rejected": manifest.get("rejected"),
-              "written": False, "operation": None, "instant": None}
+              "written": False, "operation": None, "instant": None,
+              "_result_uri": glue_compat.join(lake_root, result_key(run_id, zone))}
 
     if run_id in read_checkpoint(lake_root, zone)["batches"]:
         result["skipped"] = "batch already promoted (checkpoint)"

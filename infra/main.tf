@@ -41,6 +41,12 @@ module "secrets" {
 
   environment = var.environment
   kms_key_arn = module.s3.kms_key_arn
+
+  # What the DAGs read as Airflow Variables, written by Terraform: nothing is set by hand after apply.
+  airflow_variables = {
+    autocorp_dms_task_arn      = module.dms.replication_task_arn
+    autocorp_datasync_task_arn = module.datasync.task_arn
+  }
 }
 
 module "iam" {
@@ -74,6 +80,12 @@ module "glue" {
   job_timeout_minutes = var.glue_job_timeout_minutes
   metrics_namespace   = "AutoCorpLake"
   source_schema       = "public"
+
+  source_db_host                = var.source_db_host
+  source_db_port                = var.source_db_port
+  source_db_secret_name         = module.secrets.source_db_secret_name
+  connection_subnet_id          = var.private_subnet_ids[0]
+  connection_security_group_ids = var.glue_security_group_ids
 }
 
 module "dms" {

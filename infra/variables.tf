@@ -140,3 +140,19 @@ variable "cdc_latency_threshold_seconds" {
   type        = number
   default     = 600
 }
+
+variable "source_db_host" {
+  description = "Host name of the source PostgreSQL as seen from the VPC (Glue connection of the reconcile job)."
+  type        = string
+}
+
+variable "source_db_port" {
+  description = "Port of the source PostgreSQL."
+  type        = number
+  default     = 5432
+}
+
+variable "glue_security_group_ids" {
+  description = "Security groups of the Glue connection to the source (needs a self-referencing all-TCP rule)."
+  type        = list(string)
+}

@@ -38,10 +38,6 @@ export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="${AIRFLOW__DAG_PROCESSOR__REFRE
 PASSWORDS="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
 
 $BIN/airflow db migrate >/dev/null
-# Pools the DAGs name (Glue-type work and Athena queries are capped as on MWAA).
-$BIN/airflow pools set glue_pool 2 "Glue-type work: jobs and crawlers" >/dev/null
-$BIN/airflow pools set athena_pool 4 "Athena queries" >/dev/null
-
 $BIN/airflow standalone &
 airflow_pid=$!
 trap 'kill -TERM "$airflow_pid" 2>/dev/null; wait "$airflow_pid"' INT TERM

@@ -19,9 +19,10 @@ step "6/9 autocorp_files: transfer exports -> crawl -> clean -> gate -> Hudi"
 $LAKE run autocorp_files
 step "7/9 autocorp_analytics: views, analytics queries, report"
 $LAKE run autocorp_analytics
-step "8/9 what landed: source vs lake, row by row"
+step "8/9 what landed: source vs lake row by row, quality, each table's state and freshness"
 $LAKE reconcile
 $LAKE quality
+$LAKE status
 step "9/9 a query, as Athena would run it"
 $LAKE query "select order_month, orders, revenue from (select date_format(order_date, '%Y-%m') as order_month, count(*) as orders, sum(total_amount) as revenue from autocorp_curated.sales_order_rt group by 1) as m order by order_month desc limit 6"
 report=$(ls -d .local/lake/*/reports/*/index.html 2>/dev/null | tail -1 || true)

@@ -1,5 +1,6 @@
 """Shared fixtures: an isolated local workspace, a real PostgreSQL cluster started by the tests
-(on a free loopback port), and one SparkSession per test run (see tests/spark_fixtures.py)."""
+(on a free loopback port), and one SparkSession per test run (the `spark` fixture). A test that
+uses the `spark` fixture is marked `spark` automatically, so `make test-fast` never starts a JVM."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("AIRFLOW_HOME", str(REPO / ".local" / "airflow-test"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.spark)
 
 
 def free_port() -> int:

@@ -6,6 +6,7 @@ lake_sse_kms = true
 private_subnet_ids      = ["subnet-0fedcba9876543210", "subnet-0fedcba9876543211"]
 mwaa_security_group_ids = ["sg-0fedcba9876543210"]
 dms_security_group_ids  = ["sg-0fedcba9876543211"]
+glue_security_group_ids = ["sg-0fedcba9876543212"]
 
 dms_instance_class    = "dms.r5.large"
 dms_allocated_storage = 200
@@ -22,3 +23,6 @@ mwaa_environment_class = "mw1.medium"
 mwaa_min_workers       = 2
 mwaa_max_workers       = 10
 log_retention_days     = 731
+
+# the source database as the VPC reaches it (Glue connection of the reconcile job)
+source_db_host = "autocorp-db.prod.internal"

@@ -1,5 +1,5 @@
 """The analytics layer: the Athena SQL files of include/sql/athena/, their results under
-`reports/<date>/<query>/`, and a small HTML report with charts (revenue by month, service mix,
+`reports/<date>/<query>/`, and a small HTML report with SVG charts (revenue by month, service mix,
 top parts) built from those results on either target."""
 
 from __future__ import annotations
@@ -71,20 +71,21 @@ def write_csv(rows: list[dict], path: Path) -> None:
     tmp.replace(path)
 
 
+def _s3():
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    return S3Hook(aws_conn_id="aws_default")
+
+
 def _read_results(report_date: str) -> dict[str, list[dict]]:
     results: dict[str, list[dict]] = {}
     if config.target() == "aws":
-        import boto3
-
-        s3 = boto3.client("s3")
+        s3 = _s3()
         bucket = config.aws_names().bucket
-        listing = s3.list_objects_v2(Bucket=bucket, Prefix=report_prefix(report_date))
-        for item in listing.get("Contents", []):
-            key = item["Key"]
+        for key in s3.list_keys(bucket_name=bucket, prefix=report_prefix(report_date)):
             if key.endswith(".csv"):
                 name = key.split("/")[2]
-                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
-                results[name] = list(csv.DictReader(io.StringIO(body)))
+                results[name] = list(csv.DictReader(io.StringIO(s3.read_key(key, bucket))))
         return results
     root = config.lake_root() / report_prefix(report_date)
     for path in sorted(root.glob("*/*.csv")):
@@ -93,32 +94,53 @@ def _read_results(report_date: str) -> dict[str, list[dict]]:
     return results
 
 
+def _number(value) -> float:
+    try:
+        return float(value or 0)
+    except ValueError:
+        return 0.0
+
+
 def _chart(rows: list[dict], x: str, y: str, title: str, kind: str) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """A bar chart as SVG, drawn with the standard library: the MWAA image has no matplotlib, and
+    the report is built the same way on both targets."""
     labels = [str(r[x]) for r in rows]
-    values = [float(r[y] or 0) for r in rows]
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    values = [_number(r[y]) for r in rows]
+    top = max(values + [0.0]) or 1.0
+    color = "#2f6f9f"
+    parts: list[str] = []
     if kind == "barh":
-        ax.barh(labels[::-1], values[::-1], color="#2f6f9f")
-        ax.set_xlabel(y)
+        bar, gap, left, width = 18, 6, 180, 520
+        height = 40 + len(rows) * (bar + gap)
+        for i, (label, value) in enumerate(zip(labels, values)):
+            y0 = 30 + i * (bar + gap)
+            w = max(value, 0) / top * width
+            parts.append(f"<text x='{left - 6}' y='{y0 + bar - 5}' text-anchor='end' font-size='11'>"
+                         f"{html.escape(label[:28])}</text>")
+            parts.append(f"<rect x='{left}' y='{y0}' width='{w:.1f}' height='{bar}' fill='{color}'>"
+                         f"<title>{html.escape(label)}: {value:,.2f}</title></rect>")
+            parts.append(f"<text x='{left + w + 4:.1f}' y='{y0 + bar - 5}' font-size='10'>{value:,.0f}</text>")
+        total_width = left + width + 80
     else:
-        ax.bar(labels, values, color="#2f6f9f")
-        ax.set_ylabel(y)
-        ax.tick_params(axis="x", rotation=60)
-    ax.set_title(title)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return buffer.getvalue()
+        bar, gap, bottom, chart_height = 22, 6, 300, 240
+        height = bottom + 90
+        for i, (label, value) in enumerate(zip(labels, values)):
+            x0 = 60 + i * (bar + gap)
+            h = max(value, 0) / top * chart_height
+            parts.append(f"<rect x='{x0}' y='{bottom - h:.1f}' width='{bar}' height='{h:.1f}' fill='{color}'>"
+                         f"<title>{html.escape(label)}: {value:,.2f}</title></rect>")
+            parts.append(f"<text transform='translate({x0 + bar - 6},{bottom + 8}) rotate(60)' font-size='10'>"
+                         f"{html.escape(label)}</text>")
+        parts.append(f"<text x='10' y='{bottom - chart_height}' font-size='10'>{top:,.0f}</text>")
+        total_width = 60 + len(rows) * (bar + gap) + 40
+    svg = (f"<svg xmlns='http://www.w3.org/2000/svg' width='{total_width}' height='{height}' "
+           f"font-family='sans-serif'><text x='10' y='18' font-size='14' font-weight='bold'>"
+           f"{html.escape(title)} ({html.escape(y)})</text>{''.join(parts)}</svg>")
+    return svg.encode("utf-8")
 
 
 def build_report(report_date: str) -> dict:
-    """Charts (PNG) and an index.html of every result of the day, next to the results."""
+    """Charts (SVG) and an index.html of every result of the day, next to the results."""
     results = _read_results(report_date)
     if not results:
         raise RuntimeError(f"no analytics results under {report_prefix(report_date)}; did run_analytics run?")
@@ -127,8 +149,8 @@ def build_report(report_date: str) -> dict:
              f"<h1>AutoCorp analytics, {html.escape(report_date)}</h1>"]
     for name, (x, y, title, kind) in CHARTS.items():
         if results.get(name):
-            files[f"{name}.png"] = _chart(results[name], x, y, title, kind)
-            parts.append(f"<h2>{html.escape(title)}</h2><img src='{name}.png' alt='{html.escape(title)}'>")
+            files[f"{name}.svg"] = _chart(results[name], x, y, title, kind)
+            parts.append(f"<h2>{html.escape(title)}</h2><img src='{name}.svg' alt='{html.escape(title)}'>")
     for name, rows in sorted(results.items()):
         parts.append(f"<h2>{html.escape(name)}</h2><table border='1' cellpadding='3'>")
         if rows:
@@ -140,11 +162,9 @@ def build_report(report_date: str) -> dict:
     files["index.html"] = "\n".join(parts).encode("utf-8")
     prefix = report_prefix(report_date)
     if config.target() == "aws":
-        import boto3
-
-        s3 = boto3.client("s3")
+        s3 = _s3()
         for name, body in files.items():
-            s3.put_object(Bucket=config.aws_names().bucket, Key=prefix + name, Body=body)
+            s3.load_bytes(body, key=prefix + name, bucket_name=config.aws_names().bucket, replace=True)
         return {"report": f"s3://{config.aws_names().bucket}/{prefix}index.html", "queries": len(results)}
     out = config.lake_root() / prefix
     for name, body in files.items():
@@ -158,16 +178,16 @@ def keep_results(names: list[str], query_ids: list[str], report_date: str) -> li
     The workgroup enforces its result location, so results land in athena-results/ first."""
     kept = []
     if config.target() == "aws":
-        import boto3
+        from airflow.providers.amazon.aws.hooks.athena import AthenaHook
 
-        athena, s3 = boto3.client("athena"), boto3.client("s3")
+        athena, s3 = AthenaHook(aws_conn_id="aws_default"), _s3()
         bucket = config.aws_names().bucket
         for name, query_id in zip(names, query_ids):
-            location = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"][
-                "ResultConfiguration"]["OutputLocation"]
+            location = athena.get_output_location(query_id)
             source_bucket, _, source_key = location.removeprefix("s3://").partition("/")
             key = report_prefix(report_date, name) + "result.csv"
-            s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": source_bucket, "Key": source_key})
+            s3.copy_object(source_bucket_key=source_key, dest_bucket_key=key,
+                           source_bucket_name=source_bucket, dest_bucket_name=bucket)
             kept.append(f"s3://{bucket}/{key}")
         return kept
     import shutil

@@ -172,7 +172,7 @@ def _cdc_figures(seconds: float, tps: float, poll_interval: float, log: Callable
 
             def watch() -> None:
                 while not stop_watch.is_set():
-                    for path in sorted(cdc_root.rglob("*.parquet")) if cdc_root.exists() else []:
+                    for path in replicator.cdc_files("customers") if cdc_root.exists() else []:
                         if path.name.startswith(".") or str(path) in seen_files:
                             continue
                         visible = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

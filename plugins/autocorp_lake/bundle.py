@@ -2,10 +2,13 @@
 
 dist/mwaa/
   dags/               the DAG files, include/ (registry, SQL, suites) and an .airflowignore
-  plugins.zip         the autocorp_lake package at the zip root (MWAA puts it on sys.path)
+  plugins.zip         the autocorp_lake package at the zip root (MWAA puts it on sys.path),
+                      without the local-only code (LOCAL_ONLY): Airflow's plugin manager imports
+                      every module of plugins/, and each must import with the MWAA image's
+                      packages + requirements.txt (make deploy-check holds that)
   requirements.txt    with the Airflow constraint line
   startup.sh          exports LAKE_TARGET=aws and the environment's names
-  glue/autocorp_lake.zip  the same package for the quality-gate Glue job (--extra-py-files);
+  glue/autocorp_lake.zip  the same package for every Glue job (--extra-py-files);
                       Terraform uploads it to glue_scripts/, it is not part of the MWAA bucket root
 """
 
@@ -19,6 +22,16 @@ from pathlib import Path
 from autocorp_lake import config
 
 AIRFLOWIGNORE = "include/\n__pycache__/\n"
+# Local engines, the CLI and tools: they need pandas, pyarrow, Spark, psycopg servers... and never
+# run on MWAA (targets.steps() picks aws there; targets/local.py imports them only in its callables).
+LOCAL_ONLY = ("local", "cli.py", "runner.py", "bench.py", "bench_ingest.py", "bench_transform.py", "bundle.py")
+
+
+def in_bundle(relative: Path) -> bool:
+    """Whether a file of plugins/autocorp_lake (path relative to it) goes into plugins.zip."""
+    parts = relative.parts
+    return ("__pycache__" not in parts and relative.suffix != ".pyc"
+            and not (parts and parts[0] in LOCAL_ONLY))
 
 
 def _ignore(_dir, names):
@@ -37,7 +50,7 @@ def build(out_dir: Path | None = None) -> Path:
     package = root / "plugins" / "autocorp_lake"
     with zipfile.ZipFile(out / "plugins.zip", "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(package.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            if path.is_file() and in_bundle(path.relative_to(package)):
                 archive.write(path, path.relative_to(package.parent))
     (out / "glue").mkdir()
     shutil.copy(out / "plugins.zip", out / "glue" / "autocorp_lake.zip")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -60,19 +61,49 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def _table_states() -> list[dict]:
+    from autocorp_lake.quality import held
+
+    return held.table_states()
+
+
+def _report_blocked(states: list[dict]) -> int:
+    """Exit 1 and say what to run when a table is blocked by a quarantined batch."""
+    blocked = [row for row in states if row["state"] == "blocked"]
+    for row in blocked:
+        err_console.print(
+            f"[red]blocked:[/red] {row['table']} since {row['blocked_since']}: {row['held_batches']} batch(es), "
+            f"{row['held_changes']} change(s) held; {row['fix']}", soft_wrap=True)
+    return 1 if blocked else 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
+    from autocorp_lake import metrics
     from autocorp_lake.local import services, sql_endpoint
 
-    _print_rows("local services", services.status()["services"] + [sql_endpoint.status()])
-    try:
-        from autocorp_lake import metrics
-    except ImportError:
-        return 0
-    shown = ("table", "rows_read", "rows_written", "rows_rejected", "freshness_seconds",
-             "duration_seconds", "gate", "gate_warnings", "ts")
-    rows = [{k: row.get(k) for k in shown} for row in metrics.last_values()]
-    if rows:
-        _print_rows("last metrics per table", rows)
+    report = {
+        "services": services.status()["services"] + [sql_endpoint.status()],
+        "tables": [{k: v for k, v in row.items() if k != "fix"} for row in _table_states()],
+    }
+    shown = ("table", "rows_read", "rows_written", "rows_rejected", "duration_seconds", "gate",
+             "gate_warnings", "ts")
+    report["last_metrics"] = [{k: row.get(k) for k in shown} for row in metrics.last_values()]
+    if args.format == "json":
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        _print_rows("local services", report["services"], args.format)
+        _print_rows("tables (freshness: age of the oldest source change not yet in curated)",
+                    report["tables"], args.format)
+        if report["last_metrics"]:
+            _print_rows("last run metrics per table", report["last_metrics"], args.format)
+    return _report_blocked(_table_states())
+
+
+def cmd_fetch_jars(args: argparse.Namespace) -> int:
+    from autocorp_lake.local import spark
+
+    jars = spark.fetch_jars(log=err_console.print)
+    err_console.print(f"{len(jars)} Spark jars in {spark.ivy_dir()}")
     return 0
 
 
@@ -136,19 +167,55 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_query(args: argparse.Namespace) -> int:
-    from autocorp_lake.local import query_engine
+class _StdoutToStderr:
+    """While the engine runs, file descriptor 1 points at stderr: JVM, Ivy and Spark chatter
+    (also from child processes started meanwhile) never mixes with the result on stdout."""
 
-    rows = query_engine.query(args.sql, as_of=args.as_of, since=args.since)
+    def __enter__(self):
+        import os
+
+        sys.stdout.flush()
+        self.saved_fd = os.dup(1)
+        self.saved = sys.stdout
+        os.dup2(2, 1)
+        sys.stdout = sys.stderr
+        return self
+
+    def __exit__(self, *exc):
+        import os
+
+        sys.stdout.flush()
+        os.dup2(self.saved_fd, 1)
+        os.close(self.saved_fd)
+        sys.stdout = self.saved
+        return False
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from autocorp_lake.local.query_engine import QueryError
+
+    try:
+        with _StdoutToStderr():
+            if args.engine == "spark":
+                from autocorp_lake.local import query_engine
+
+                rows = query_engine.query(args.sql, as_of=args.as_of, since=args.since)
+            else:
+                from autocorp_lake.local import query_duckdb
+
+                rows = query_duckdb.query(args.sql, as_of=args.as_of, since=args.since)
+    except QueryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     _print_rows("result", rows, args.format)
     return 0
 
 
-def _quality_summary(rows: list[dict]) -> list[dict]:
+def _quality_summary(rows: list[dict], states: list[dict]) -> list[dict]:
     summary: dict[str, dict] = {}
     for row in rows:
         entry = summary.setdefault(row["table"], {
-            "table": row["table"], "run_id": row["run_id"], "expectations": 0,
+            "table": row["table"], "state": "ok", "run_id": row["run_id"], "expectations": 0,
             "failed_critical": 0, "failed_warning": 0})
         if row.get("expectation", "").startswith("(empty"):
             entry["note"] = "empty batch"
@@ -156,6 +223,13 @@ def _quality_summary(rows: list[dict]) -> list[dict]:
         entry["expectations"] += 1
         if not row.get("success"):
             entry["failed_" + ("critical" if row.get("severity") == "critical" else "warning")] += 1
+    for state in states:
+        if state["state"] != "blocked":
+            continue
+        entry = summary.setdefault(state["table"], {"table": state["table"]})
+        # the latest run may be an empty or passing one: the held batch still blocks the table
+        entry.update(state="blocked", held_batches=state["held_batches"], held_changes=state["held_changes"],
+                     blocked_since=state["blocked_since"])
     return list(summary.values())
 
 
@@ -163,26 +237,48 @@ def cmd_quality(args: argparse.Namespace) -> int:
     from autocorp_lake.quality import results
 
     rows, docs = results.latest(table=args.table, run=args.run)
+    states = _table_states()
+    if args.table:
+        states = [s for s in states if s["table"] in (args.table, f"feed_{args.table}")]
     if not args.table and not args.details:
-        rows = _quality_summary(rows)
-    _print_rows("quality results" + ("" if args.table or args.details else " (per table; --table T for each expectation)"), rows)
-    console.print(f"Data Docs: {docs}")
-    return 0
+        rows = _quality_summary(rows, states)
+    _print_rows("quality results" + ("" if args.table or args.details else " (per table; --table T for each expectation)"),
+                rows, args.format)
+    (console if args.format == "table" else err_console).print(f"Data Docs: {docs}")
+    return _report_blocked(states)
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    """Re-validate a fixed quarantined batch; when it passes, promote it to curated."""
+    """Optionally fix a quarantined batch, re-validate it; when it passes, promote it to curated."""
+    from autocorp_lake import config
     from autocorp_lake.local import jobs
     from autocorp_lake.pipelines import script_args
-    from autocorp_lake.quality.release import release
+    from autocorp_lake.quality import gate, release
 
     kind = "feed" if args.name.startswith("feed_") else "table"
     name = args.name.removeprefix("feed_")
-    result = release(name, args.run_id, kind=kind)
-    console.print(f"gate passed for {args.name} run {args.run_id}: {result.get('status', 'passed')}")
+    if args.exclude_keys or args.drop_column:
+        from autocorp_lake.local.spark import build_session
+
+        key = (config.registry().feed(name) if kind == "feed" else config.registry().table(name)).primary_key[0]
+        keys = []
+        if args.exclude_keys:
+            with open(args.exclude_keys, encoding="utf-8") as handle:
+                keys = [line.strip() for line in handle if line.strip()]
+        fixed = release.fix_batch(build_session("autocorp-release"), args.name, args.run_id, config.lake_uri(),
+                                  key, exclude_keys=keys, drop_columns=args.drop_column or [])
+        err_console.print(f"fixed {args.name} {args.run_id}: {fixed['rows_removed']} row(s) removed, "
+                          f"columns dropped: {', '.join(fixed['dropped_columns']) or 'none'}")
     promote_args = {k.removeprefix("--"): v for k, v in script_args(kind, name, args.run_id).items()}
     promote_args["run_id"] = args.run_id
-    console.print(jobs.run_glue_script("promote.py", promote_args, in_process=True))
+    try:
+        result = release.release_and_promote(
+            args.name, args.run_id, lambda: jobs.run_glue_script("promote.py", promote_args, in_process=True))
+    except (gate.GateError, gate.QualityGateFailed) as exc:
+        err_console.print(f"[red]release failed:[/red] {exc}", soft_wrap=True)
+        return 1
+    console.print(f"released {args.name} run {args.run_id}: gate {result.get('status', 'passed')}, "
+                  f"promote {result['promote']}")
     return 0
 
 
@@ -195,17 +291,42 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+_stopped_by: str | None = None
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops a command the way Ctrl-C does (KeyboardInterrupt in the main thread), so
+    `run`, `replicate --follow` and the SQL endpoint stop cleanly under kill, systemd or CI."""
+    import signal
+
+    def handler(signum, frame):
+        global _stopped_by
+        if _stopped_by is None:
+            _stopped_by = "SIGTERM"
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="autocorp-lake", description="AutoCorp Lake: local target and checks"
     )
+    parser.add_argument("--verbose", action="store_true",
+                        help="JVM, Spark and Hudi output on stderr (default: .local/logs/<command>.log)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("up", help="start local services (PostgreSQL, catalog); idempotent")
     p.add_argument("--sql-endpoint", action="store_true", help="also start the SQL endpoint for BI tools")
     p.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop local services").set_defaults(func=cmd_down)
-    sub.add_parser("status", help="what runs where, last metrics").set_defaults(func=cmd_status)
+    p = sub.add_parser("status", help="services, each table's state (blocked?) and freshness, last metrics; "
+                                      "exit 1 when a table is blocked")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.set_defaults(func=cmd_status)
+
+    sub.add_parser("fetch-jars", help="fetch Spark's jars (Hudi, JDBC) from Maven Central; make venv runs it"
+                   ).set_defaults(func=cmd_fetch_jars)
 
     p = sub.add_parser("seed", help="create and fill the source database; write the CSV exports")
     p.add_argument("--scale", choices=["demo", "full"], default="demo")
@@ -246,17 +367,24 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--as-of", default=None, help="time travel: read Hudi tables as of TS")
     group.add_argument("--since", default=None, help="incremental: rows changed after commit TS")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
+                   help="duckdb (default): hudi-rs + DuckDB, no JVM; spark: Spark SQL on the catalog")
     p.set_defaults(func=cmd_query)
 
     p = sub.add_parser("quality", help="last quality-gate results")
     p.add_argument("--table", default=None)
     p.add_argument("--run", default="latest")
     p.add_argument("--details", action="store_true", help="every expectation of every table")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.set_defaults(func=cmd_quality)
 
     p = sub.add_parser("release", help="re-validate a fixed quarantined batch and promote it")
     p.add_argument("name", help="table name, or feed_<feed> for a CSV feed")
     p.add_argument("run_id", help="the batch's run id (the folder name under quarantine/<name>/)")
+    p.add_argument("--exclude-keys", metavar="FILE", default=None,
+                   help="first drop the rows whose key is listed in FILE (one key a line)")
+    p.add_argument("--drop-column", metavar="C", action="append", default=None,
+                   help="first drop column C from the batch (repeatable)")
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("bench", help="measured figures, as JSON and a table")
@@ -268,28 +396,62 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--verbose" in argv:  # accepted anywhere on the line, not only before the command
+        argv = ["--verbose", *[a for a in argv if a != "--verbose"]]
     args = parser.parse_args(argv)
-    from autocorp_lake.config import ConfigError
-
-    from autocorp_lake.bench import BenchError
-
-    handled: tuple[type[BaseException], ...] = (ConfigError, BenchError)
-    try:
-        from autocorp_lake.local.services import ServiceError
-
-        handled += (ServiceError,)
-    except ImportError:
-        pass
+    _stop_on_sigterm()
+    log_file = _chatter_to_log_file(args)
     try:
         return int(args.func(args) or 0)
-    except handled as exc:
+    except KeyboardInterrupt:
+        err_console.print(f"stopped ({_stopped_by or 'Ctrl-C'}); nothing half-written is kept: "
+                          "the next run carries on where this one stopped")
+        return 143 if _stopped_by == "SIGTERM" else 130
+    except Exception as exc:
+        if not _says_what_to_do(exc):
+            return _unexpected(exc, args, log_file)
         err_console.print(f"[red]error:[/red] {exc}")
         return 2
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("autocorp_lake"):
-            err_console.print(f"[red]error:[/red] `{args.command}` is not built yet ({exc.name} missing)")
-            return 2
-        raise
+
+
+# errors whose message names the problem and the fix: printed as they are (module, class), checked
+# only when their module is loaded, so a command imports no module just to name its errors
+USER_ERRORS = (("autocorp_lake.config", "ConfigError"), ("autocorp_lake.bench", "BenchError"),
+               ("autocorp_lake.local.spark", "JarsError"), ("autocorp_lake.local.services", "ServiceError"))
+
+
+def _says_what_to_do(exc: Exception) -> bool:
+    return any(module in sys.modules and isinstance(exc, getattr(sys.modules[module], name))
+               for module, name in USER_ERRORS)
+
+
+def _unexpected(exc: Exception, args: argparse.Namespace, log_file: str | None) -> int:
+    """One clear line on stderr; the traceback goes to the command's log (or shows with --verbose)."""
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("autocorp_lake"):
+        err_console.print(f"[red]error:[/red] `{args.command}` is not built yet ({exc.name} missing)")
+        return 2
+    if args.verbose or log_file is None:
+        raise exc
+    import traceback
+
+    with open(log_file, "a", encoding="utf-8") as handle:
+        handle.write("".join(traceback.format_exception(exc)))
+    first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    err_console.print(f"[red]error:[/red] {type(exc).__name__}: {first}\nfull log: {log_file}", soft_wrap=True)
+    return 1
+
+
+def _chatter_to_log_file(args: argparse.Namespace) -> str | None:
+    """JVM/Spark/Hudi output of this command goes to .local/logs/<command>.log (stderr with
+    --verbose), so stdout holds only the result."""
+    if args.verbose:
+        return None
+    from autocorp_lake import config
+
+    path = config.local_dir() / "logs" / f"{args.command}.log"
+    os.environ.setdefault("AUTOCORP_SPARK_LOG_FILE", str(path))
+    return os.environ["AUTOCORP_SPARK_LOG_FILE"]
 
 
 if __name__ == "__main__":

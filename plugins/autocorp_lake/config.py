@@ -302,8 +302,6 @@ class AwsNames:
     athena_workgroup: str
     source_db_secret: str
     metrics_namespace: str = "AutoCorpLake"
-    glue_pool: str = "glue_pool"
-    athena_pool: str = "athena_pool"
 
 
 def aws_names(env: str | None = None) -> AwsNames:

@@ -65,6 +65,24 @@ def dag_kwargs(doc: str | None, tags: list[str], **overrides) -> dict:
     return kwargs
 
 
+def watch(dag) -> None:
+    """Make the run fail when any task of it failed (the amazon provider system tests' watcher).
+
+    The leaf publish_metrics runs with trigger_rule all_done, so without this leaf a failed gate
+    or a failed promote would leave the DAG run green in `autocorp-lake run` and in the UI."""
+    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.sdk import task
+
+    @task(task_id="watcher", trigger_rule="one_failed", retries=0)
+    def watcher() -> None:
+        raise AirflowFailException(
+            "a task of this run failed or could not run (see the tasks marked failed or "
+            "upstream_failed); the run is failed so that it does not look green"
+        )
+
+    list(dag.tasks) >> watcher()
+
+
 def table_names() -> list[str]:
     return config.registry().table_names
 

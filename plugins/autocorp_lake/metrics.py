@@ -14,17 +14,34 @@ from autocorp_lake import config
 
 
 def _collect(context) -> list[dict]:
-    """The per-table results that the mapped promote tasks returned (XCom)."""
+    """The per-table results of the run's promote tasks.
+
+    Locally promote runs in the task and returns its result dict (XCom). On AWS the task is a
+    GlueJobOperator that returns the job run id, so the results are read where promote.py writes
+    them on both targets: `logs/runs/<run_id>/promote/<zone>.json` in the lake."""
     ti = context["ti"]
     results = []
+    job_runs = 0
     for task_id in ("table_pipeline.promote", "feed_pipeline.promote"):
         values = ti.xcom_pull(task_ids=task_id, default=None)
         if values is None:
             continue
-        if isinstance(values, dict):
+        if isinstance(values, (dict, str)):
             values = [values]
         results.extend(v for v in values if isinstance(v, dict))
+        job_runs += sum(1 for v in values if isinstance(v, str))
+    if job_runs or (not results and config.target() == "aws"):
+        results.extend(promote_results(context["run_id"]))
     return results
+
+
+def promote_results(run_id: str) -> list[dict]:
+    """The result JSON of every promote of one DAG run, from the lake (s3:// or local)."""
+    from autocorp_lake.pipelines import safe_run_id
+    from autocorp_lake.quality import gate
+
+    folder = config.lake_uri(f"logs/runs/{safe_run_id(run_id)}/promote")
+    return [json.loads(gate.read_text(uri)) for uri in gate.list_keys(folder) if uri.endswith(".json")]
 
 
 def run_record(result: dict) -> dict:
@@ -48,11 +65,41 @@ def publish_run_metrics(**context) -> list[dict]:
          **run_record(result)}
         for result in _collect(context)
     ]
+    states = table_state_records(now)
     if config.target() == "aws":
         _put_cloudwatch(records)
+        _put_table_states(states)
     else:
         write_local(records)
-    return records
+    return records + states
+
+
+def table_state_records(now: datetime) -> list[dict]:
+    """Blocked tables and freshness (quality/held.py) as metrics: HeldBatches > 0 and
+    FreshnessSeconds above the 15-minute goal are what the CloudWatch alarms watch."""
+    from autocorp_lake.quality import held
+
+    return [{"ts": now.isoformat(), "table": row["table"], "state": row["state"],
+             "held_batches": row["held_batches"], "held_changes": row["held_changes"],
+             "freshness_seconds": row["freshness_seconds"]}
+            for row in held.table_states(now=now)]
+
+
+def _put_table_states(states: list[dict]) -> None:
+    data = []
+    for row in states:
+        dims = [{"Name": "Table", "Value": row["table"]}]
+        data.append({"MetricName": "HeldBatches", "Dimensions": dims, "Value": float(row["held_batches"]), "Unit": "Count"})
+        data.append({"MetricName": "FreshnessSeconds", "Dimensions": dims, "Value": float(row["freshness_seconds"]),
+                     "Unit": "Seconds"})
+    env = [{"Name": "Environment", "Value": config.environment()}]
+    data.append({"MetricName": "HeldBatches", "Dimensions": env, "Unit": "Count",
+                 "Value": float(sum(row["held_batches"] for row in states))})
+    data.append({"MetricName": "FreshnessSeconds", "Dimensions": env, "Unit": "Seconds",
+                 "Value": float(max((row["freshness_seconds"] for row in states), default=0.0))})
+    client = _cloudwatch()
+    for start in range(0, len(data), 20):
+        client.put_metric_data(Namespace=config.aws_names().metrics_namespace, MetricData=data[start:start + 20])
 
 
 def write_local(records: list[dict]) -> None:
@@ -65,10 +112,14 @@ def write_local(records: list[dict]) -> None:
             handle.write(json.dumps(record, default=str) + "\n")
 
 
-def _put_cloudwatch(records: list[dict]) -> None:
-    import boto3
+def _cloudwatch():
+    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
-    client = boto3.client("cloudwatch")
+    return AwsBaseHook(aws_conn_id="aws_default", client_type="cloudwatch").get_conn()
+
+
+def _put_cloudwatch(records: list[dict]) -> None:
+    client = _cloudwatch()
     data = []
     for record in records:
         dims = [{"Name": "Table", "Value": str(record.get("table", "unknown"))}]
@@ -101,9 +152,7 @@ def record_gate_result(name: str, run_id: str, passed: bool, warnings: int = 0) 
         "gate_warnings": warnings,
     }
     if config.target() == "aws":
-        import boto3
-
-        boto3.client("cloudwatch").put_metric_data(
+        _cloudwatch().put_metric_data(
             Namespace=config.aws_names().metrics_namespace,
             MetricData=[{
                 "MetricName": "GateFailures",

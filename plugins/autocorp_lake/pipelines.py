@@ -52,6 +52,12 @@ def name_of_batch(group_id: str) -> str:
             % group_id)
 
 
+def labelled(operator, kind: str):
+    """The operator (of either target) labelled by the table / feed of its mapped index."""
+    operator.map_index_template = name_of_batch(f"{kind}_pipeline")
+    return operator
+
+
 @task(task_id="prepare_batch", retries=0, map_index_template=NAME_OF_PREPARE_BATCH)
 def prepare_batch(kind: str, name: str, run_id: str | None = None) -> dict[str, str]:
     return script_args(kind, name, run_id or "manual")
@@ -81,25 +87,28 @@ def _gate(batch: dict[str, str]) -> dict:
     return result
 
 
-def quality_gate(task_id: str, batch, **kwargs) -> PythonOperator:
-    # A data failure is not transient: the gate never retries.
+def quality_gate(task_id: str, batch) -> PythonOperator:
+    # A data failure is not transient: the gate never retries. On AWS it runs the quality-gate
+    # Glue job, so it is capped like the other Glue steps (no pools: MWAA has only default_pool).
+    from autocorp_lake.targets import GLUE_CONCURRENCY
+
     return PythonOperator(
-        task_id=task_id, python_callable=_gate, op_kwargs={"batch": batch}, retries=0, **kwargs
+        task_id=task_id, python_callable=_gate, op_kwargs={"batch": batch}, retries=0,
+        max_active_tis_per_dag=GLUE_CONCURRENCY,
     )
 
 
 def _pipeline(steps: ModuleType, kind: str, transform_job: str):
     """prepare_batch -> apply_changes / clean_feed -> quality_gate -> promote, for one table or feed."""
-    label = {"map_index_template": name_of_batch(f"{kind}_pipeline")}
 
     def chain_for(name: str) -> None:
         batch = prepare_batch(kind=kind, name=name, run_id="{{ run_id }}")
         chain(
             batch,
-            steps.glue_job(task_id=transform_job, job=transform_job, script_args=batch, **label),
-            quality_gate("quality_gate", batch, **label),
-            steps.glue_job(task_id="promote", job="promote", script_args=batch,
-                           outlets=[curated_asset()], **label),
+            labelled(steps.glue_job(task_id=transform_job, job=transform_job, script_args=batch), kind),
+            labelled(steps.quality_gate("quality_gate", batch), kind),
+            labelled(steps.glue_job(task_id="promote", job="promote", script_args=batch,
+                                    outlets=[curated_asset()]), kind),
         )
 
     return chain_for

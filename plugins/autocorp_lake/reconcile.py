@@ -48,7 +48,33 @@ def source_columns(table: str, schema: str = "public") -> list[tuple[str, str]]:
     return [(name, data_type) for name, data_type in rows]
 
 
-def read_source(spark, table: str, schema: str = "public"):
+def _jdbc_reader(spark, jdbc: dict):
+    return (
+        spark.read.format("jdbc")
+        .option("url", jdbc["url"])
+        .option("driver", "org.postgresql.Driver")
+        .option("user", jdbc["user"])
+        .option("password", jdbc["password"])
+        .option("fetchsize", "10000")
+    )
+
+
+def source_columns_jdbc(spark, jdbc: dict, table: str, schema: str = "public") -> list[tuple[str, str]]:
+    """The columns of a source table read over JDBC (the Glue job has no psycopg connection)."""
+    query = ("select column_name, data_type from information_schema.columns "
+             f"where table_schema = '{schema}' and table_name = '{table}' order by ordinal_position")
+    rows = _jdbc_reader(spark, jdbc).option("query", query).load().collect()
+    if not rows:
+        raise LookupError(f"source table {schema}.{table} not found at {jdbc['url']}")
+    return [(row["column_name"], row["data_type"]) for row in rows]
+
+
+def read_source(spark, table: str, schema: str = "public", jdbc: dict | None = None):
+    """The source table through Spark JDBC: the local cluster, or `jdbc` (url, user, password:
+    on Glue, from the job's connection)."""
+    if jdbc is not None:
+        query = source_query(table, source_columns_jdbc(spark, jdbc, table, schema), schema)
+        return _jdbc_reader(spark, jdbc).option("query", query).load()
     pg = config.postgres()
     query = source_query(table, source_columns(table, schema), schema)
     reader = (
@@ -117,7 +143,8 @@ def compare(source, lake, keys: list[str]) -> dict:
     return {k: int(row[k] or 0) for k in ("source_rows", "lake_rows", "missing", "extra", "different")}
 
 
-def reconcile(tables: list[str] | None = None, spark=None, lake_root: str | None = None) -> list[dict]:
+def reconcile(tables: list[str] | None = None, spark=None, lake_root: str | None = None,
+              jdbc: dict | None = None) -> list[dict]:
     """One row per table: {table, source_rows, lake_rows, missing, extra, different}."""
     registry = config.registry()
     names = tables or registry.table_names
@@ -128,8 +155,37 @@ def reconcile(tables: list[str] | None = None, spark=None, lake_root: str | None
     rows = []
     for name in names:
         table = registry.table(name)
-        source = read_source(spark, name, registry.source_schema)
+        source = read_source(spark, name, registry.source_schema, jdbc)
         lake = read_lake(spark, name, lake_root)
         counts = compare(source, lake, list(table.primary_key))
         rows.append({"table": name, **counts})
     return rows
+
+
+def result_key(run_id: str) -> str:
+    """Where the maintenance Glue job leaves the per-table counts of one run."""
+    return f"logs/runs/{run_id}/reconcile.json"
+
+
+def reconcile_in_glue_job(run_id: str) -> list[dict]:
+    """AWS: run `reconcile` in the maintenance Glue job and return its per-table rows."""
+    import json
+
+    from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
+
+    from autocorp_lake.pipelines import safe_run_id
+    from autocorp_lake.quality import gate
+
+    job_name = config.aws_names().glue_jobs["maintenance"]
+    run = safe_run_id(run_id)
+    uri = config.lake_uri(result_key(run))
+    hook = GlueJobHook(job_name=job_name, aws_conn_id="aws_default", job_poll_interval=30)
+    job_run = hook.initialize_job(script_arguments={
+        "--mode": "reconcile", "--run_id": run, "--lake_root": config.lake_uri().rstrip("/"),
+        "--registry": config.lake_uri("config/tables.yaml"),
+    })["JobRunId"]
+    hook.job_completion(job_name=job_name, run_id=job_run, verbose=False)
+    if not gate.exists(uri):
+        raise RuntimeError(f"the maintenance job run {job_run} wrote no result at {uri}; "
+                           "see its CloudWatch log (/aws-glue/jobs/error)")
+    return json.loads(gate.read_text(uri))["tables"]

@@ -6,13 +6,16 @@ metadata lives in the local PostgreSQL `airflow` database (created by `autocorp-
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import signal
+import threading
 import time
+from unittest import mock
 from collections import Counter
 
 from autocorp_lake import config
-
-POOLS = {"glue_pool": (2, "Glue-type work: jobs and crawlers"), "athena_pool": (4, "Athena queries")}
 
 
 def airflow_env() -> dict[str, str]:
@@ -38,11 +41,96 @@ def _ensure_metadata_db(log) -> None:
     log(f"Airflow metadata database ready ({time.monotonic() - started:.1f}s)")
 
 
-def _ensure_pools() -> None:
-    from airflow.models.pool import Pool
+class _Progress(logging.Filter):
+    """Turns dag.test()'s loop logging into progress lines: one line per task started, with how
+    many of the run's tasks are done, and one line when the run waits for a retry (dag.test logs
+    "No tasks to run" every second while it waits)."""
 
-    for name, (slots, description) in POOLS.items():
-        Pool.create_or_update_pool(name, slots=slots, description=description, include_deferred=False)
+    def __init__(self, dag_id: str, log):
+        super().__init__()
+        self.dag_id, self.log, self.waiting_for = dag_id, log, None
+
+    def _counts(self) -> tuple[int, int, Counter]:
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            states = [str(s) for (s,) in session.query(TaskInstance.state).filter(
+                TaskInstance.dag_id == self.dag_id, TaskInstance.run_id == self.run_id())]
+        done = sum(1 for s in states if s in FINISHED)
+        return done, len(states), Counter(s for s in states if s in FINISHED)
+
+    def run_id(self) -> str | None:
+        from airflow.models.dagrun import DagRun
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            run = session.query(DagRun.run_id).filter(DagRun.dag_id == self.dag_id).order_by(
+                DagRun.id.desc()).first()
+        return run[0] if run else None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _stop.is_set() and message.startswith(("[DAG TEST] starting task_id=", "No tasks to run")):
+            raise KeyboardInterrupt  # dag.test's loop catches Exception only: start no other task
+        if message.startswith("[DAG TEST] starting task_id="):
+            self.waiting_for = None
+            task_id, map_index = record.args[0], record.args[1]
+            done, total, states = self._counts()
+            label = task_id + (f"[{map_index}]" if map_index is not None and int(map_index) >= 0 else "")
+            failed = states.get("failed", 0) + states.get("upstream_failed", 0)
+            self.log(f"[{done}/{total} done{f', {failed} failed' if failed else ''}] {label}")
+            return False
+        if message.startswith("No tasks to run"):
+            waiting = sorted(f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id
+                             for ti in record.args[0] if str(ti.state) == "up_for_retry")
+            if waiting and waiting != self.waiting_for:
+                self.waiting_for = waiting
+                next_try = min((ti.next_retry_datetime() for ti in record.args[0]
+                                if str(ti.state) == "up_for_retry"), default=None)
+                when = f" at {next_try:%H:%M:%S} UTC" if next_try else ""
+                self.log(f"waiting to retry {', '.join(waiting)} (next try{when}); its error is in the log above")
+            return False
+        return record.levelno >= logging.WARNING and not message.startswith("[DAG TEST]")
+
+
+FINISHED = {"success", "failed", "upstream_failed", "skipped", "removed"}
+_stop = threading.Event()
+
+
+@contextlib.contextmanager
+def _sigterm_stops_the_run():
+    """SIGTERM stops `run` as Ctrl-C does. Airflow's in-process task runner replaces the SIGTERM
+    handler at every task with one that only calls the operator's on_kill, and turns any exception
+    of a task, KeyboardInterrupt included, into a failed task; so the handler it installs is
+    chained with ours, and the stop is also flagged for the loop (see _Progress.filter)."""
+    ours = signal.getsignal(signal.SIGTERM)
+
+    def stop(signum, frame):
+        _stop.set()
+        if callable(ours):
+            ours(signum, frame)
+        raise KeyboardInterrupt
+
+    real_signal = signal.signal
+
+    def install(signum, handler):
+        if signum == signal.SIGTERM and callable(handler) and handler is not stop:
+            def chained(sig, frame, airflow_handler=handler):
+                airflow_handler(sig, frame)  # the operator's on_kill: stops its child processes
+                stop(sig, frame)
+            return real_signal(signum, chained)
+        return real_signal(signum, handler)
+
+    _stop.clear()
+    real_signal(signal.SIGTERM, stop)
+    try:
+        with mock.patch.object(signal, "signal", install):
+            yield
+    finally:
+        real_signal(signal.SIGTERM, ours)
+    if _stop.is_set():
+        raise KeyboardInterrupt
 
 
 def run_dag(dag_id: str, conf: dict | None = None, log=print) -> int:
@@ -56,7 +144,7 @@ def run_dag(dag_id: str, conf: dict | None = None, log=print) -> int:
 
     services.up(log=log)
     _ensure_metadata_db(log)
-    _ensure_pools()
+    # no pools: MWAA has only default_pool; the steps cap their own concurrency (targets/__init__.py)
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(config.repo_root() / "dags" / f"{dag_id}.py"))
@@ -65,7 +153,15 @@ def run_dag(dag_id: str, conf: dict | None = None, log=print) -> int:
     dag = bag.dags[dag_id]
     log(f"running {dag_id} on the local target ...")
     started = time.monotonic()
-    dag_run = dag.test(run_conf=conf or None)
+    dag_logger = logging.getLogger("airflow.sdk.definitions.dag")
+    progress = _Progress(dag_id, log)
+    dag_logger.addFilter(progress)
+    dag_logger.setLevel(logging.INFO)
+    try:
+        with _sigterm_stops_the_run():
+            dag_run = dag.test(run_conf=conf or None)
+    finally:
+        dag_logger.removeFilter(progress)
     instances = dag_run.get_task_instances()
     states = Counter(str(ti.state) for ti in instances)
     log(

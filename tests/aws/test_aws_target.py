@@ -29,9 +29,10 @@ def aws(monkeypatch):
         yield
 
 
-def render(task, **values):
+def render(task, conf=None, **values):
     """Render a task's templated fields with Variables given as plain values."""
     context = {
+        "dag_run": mock.MagicMock(conf=conf or {}),
         "var": {"value": values},
         "run_id": "manual__2026-11-26T00:00:00+00:00",
         "data_interval_end": datetime(2026, 11, 26, tzinfo=timezone.utc),
@@ -103,27 +104,104 @@ def test_check_replication_fails_with_status(aws):
 
     arn = dms_task()
     op = steps.check_replication(task_id="check_replication")
-    render(op, autocorp_dms_task_arn=arn)
+    context = render(op, autocorp_dms_task_arn=arn)
     with pytest.raises(RuntimeError, match="not running"):
-        op.python_callable(**op.op_kwargs)
+        op.execute(context)
     boto3.client("dms").start_replication_task(
         ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
-    assert op.python_callable(**op.op_kwargs) == "running"
+    assert op.execute(context) == "running"
 
 
-def test_wait_for_cdc_files_sees_the_days_files(aws):
+def test_dms_steps_use_their_own_hook_with_the_operators_region(aws):
+    """Point 11: the operator's region (and SSL/botocore settings) reach every DMS call; a fresh
+    DmsHook(aws_conn_id) built inside the step dropped them and looked in the default region."""
+    from autocorp_lake.targets import aws as steps
+
+    client = boto3.client("dms", region_name="eu-west-1")
+    arn = client.create_replication_task(
+        ReplicationTaskIdentifier="autocorp-full-load-cdc-dev",
+        SourceEndpointArn="arn:aws:dms:eu-west-1:123456789012:endpoint:SRC",
+        TargetEndpointArn="arn:aws:dms:eu-west-1:123456789012:endpoint:TGT",
+        ReplicationInstanceArn="arn:aws:dms:eu-west-1:123456789012:rep:INST",
+        MigrationType="full-load-and-cdc", TableMappings='{"rules": []}',
+    )["ReplicationTask"]["ReplicationTaskArn"]
+    client.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    for factory in (steps.check_replication, steps.start_replication):
+        op = factory(task_id="t", region_name="eu-west-1")
+        op.execute(render(op, autocorp_dms_task_arn=arn))  # found in eu-west-1, not in us-east-1
+    sensor = steps.wait_full_load(task_id="wait_full_load", region_name="eu-west-1")
+    assert sensor.poke(render(sensor, autocorp_dms_task_arn=arn)) is False
+
+
+def test_reset_reloads_the_target_and_forgets_the_old_snapshot(aws):
+    """Point 12: `--conf '{"reset": true}'` stops the task, removes what the lake built from the
+    old snapshot and starts it with reload-target."""
     from autocorp_lake.targets import aws as steps
 
     s3 = boto3.client("s3")
-    s3.create_bucket(Bucket="autocorp-datalake-dev")
+    bucket = "autocorp-datalake-dev"
+    s3.create_bucket(Bucket=bucket)
+    old = ["raw/database/public/customers/LOAD00000001.parquet",
+           "raw/database/public/customers/2026/11/25/20261125-101500123.parquet",
+           "staged/_checkpoints/customers.json", "staged/customers/run1/part-0.parquet",
+           "curated/hudi/customers/.hoodie/hoodie.properties", "quarantine/customers/run0/batch/x.parquet"]
+    kept = ["raw/csv/customers.csv", "staged/_checkpoints/feed_customers.json", "logs/quality/customers/r/result.json"]
+    for key in old + kept:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"{}")
+    arn = dms_task()
+    boto3.client("dms").start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    op = steps.start_replication(task_id="start_replication")
+    context = render(op, conf={"reset": True}, autocorp_dms_task_arn=arn)
+    calls = []
+
+    def start(self, **kw):
+        calls.append(kw)
+        return {}
+
+    with mock.patch("airflow.providers.amazon.aws.hooks.dms.DmsHook.start_replication_task", autospec=True,
+                    side_effect=start), \
+         mock.patch("airflow.providers.amazon.aws.hooks.dms.DmsHook.wait_for_task_status") as waited:
+        op.execute(context)
+    assert waited.called, "the task is stopped (and waited for) before it is reloaded"
+    assert boto3.client("dms").describe_replication_tasks()["ReplicationTasks"][0]["Status"] == "stopped"
+    assert calls and calls[0]["start_replication_task_type"] == "reload-target"
+    left = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert left == set(kept)
+
+
+def test_wait_for_cdc_files_fires_on_files_newer_than_the_last_processed(aws):
+    """Point 9: DMS writes CDC files beside the full load (raw/database/public/<table>/YYYY/MM/DD/),
+    CdcPath applying only with PreserveTransactions; the sensor fires on a file newer than the
+    newest one the table's checkpoint processed, not on any file of the day, and lists at most one
+    key per table and poke."""
+    import json
+
+    from autocorp_lake.targets import aws as steps
+
+    s3 = boto3.client("s3")
+    bucket = "autocorp-datalake-dev"
+    s3.create_bucket(Bucket=bucket)
     sensor = steps.wait_for_cdc_files(task_id="wait_for_cdc_files")
     context = render(sensor)
-    assert sensor.bucket_key == "raw/database/cdc/public/*/2026/11/26/*.parquet"
-    assert sensor.bucket_name == "autocorp-datalake-dev"
-    assert sensor.poke(context) is False
-    s3.put_object(Bucket="autocorp-datalake-dev",
-                  Key="raw/database/cdc/public/sales_order/2026/11/26/20261126-101500123.parquet", Body=b"x")
+    assert sensor.bucket_name == bucket
+    folder = "raw/database/public/sales_order"
+    s3.put_object(Bucket=bucket, Key=f"{folder}/LOAD00000001.parquet", Body=b"x")
+    assert sensor.poke(context) is False  # the full load is not a CDC file
+    first = f"{folder}/2026/11/26/20261126-101500123.parquet"
+    s3.put_object(Bucket=bucket, Key=first, Body=b"x")
     assert sensor.poke(context) is True
+    s3.put_object(Bucket=bucket, Key="staged/_checkpoints/sales_order.json",
+                  Body=json.dumps({"files": [f"{folder}/LOAD00000001.parquet", first]}).encode())
+    assert sensor.poke(context) is False  # the day's file is processed already
+    s3.put_object(Bucket=bucket, Key=f"{folder}/2026/11/26/20261126-102500456.parquet", Body=b"x")
+    listed = []
+    real = sensor.hook.conn.list_objects_v2
+    with mock.patch.object(sensor.hook.conn, "list_objects_v2",
+                           side_effect=lambda **kw: listed.append(kw) or real(**kw)):
+        assert sensor.poke(context) is True
+    assert all(kw.get("MaxKeys") == 1 and "StartAfter" in kw for kw in listed)
+    assert {"Prefix": f"{folder}/", "StartAfter": first} == {k: listed[-1][k] for k in ("Prefix", "StartAfter")} \
+        or any(kw["StartAfter"] == first for kw in listed)
 
 
 def test_datasync_runs_the_configured_task(aws):
@@ -166,7 +244,9 @@ def test_glue_jobs_get_the_pipeline_arguments(aws):
     op = steps.glue_job(task_id="apply_changes", job="apply_changes", script_args=args)
     context = render(op)
     op.job_poll_interval = 0
-    assert op.pool == "glue_pool"
+    assert op.pool == "default_pool" and op.max_active_tis_per_dag == 2
+    assert op.deferrable is True  # the wait frees the worker slot (triggerer)
+    op.deferrable = False  # moto's job runs end at once: wait in the test process
     op.execute(context)
     runs = glue.get_job_runs(JobName="autocorp-apply-changes-dev")["JobRuns"]
     assert len(runs) == 1
@@ -182,8 +262,10 @@ def test_crawler_operator_names_the_crawler(aws):
                         DatabaseName="autocorp_raw",
                         Targets={"S3Targets": [{"Path": "s3://autocorp-datalake-dev/raw/database/"}]})
     op = steps.crawl(task_id="crawl_raw_database", crawler="raw_database")
-    assert op.config == {"Name": "autocorp-raw-database-dev"}
+    assert type(op).__name__ == "GlueCrawlerRunOperator"  # GlueCrawlerOperator is deprecated in 9.34.0
+    assert op.crawler_name == "autocorp-raw-database-dev" and op.deferrable is True
     op.wait_for_completion = False  # moto's crawlers never finish
+    op.deferrable = False
     render(op)
     op.execute({"ti": mock.MagicMock()})
     assert glue.get_crawler(Name="autocorp-raw-database-dev")["Crawler"]["State"] == "RUNNING"
@@ -198,6 +280,31 @@ def test_metrics_go_to_cloudwatch(aws):
     assert listed[0]["Dimensions"] == [{"Name": "Table", "Value": "sales_order"}]
 
 
+def test_run_metrics_come_from_the_promote_results_on_aws(aws):
+    """Point 10: on AWS promote is a GlueJobOperator whose XCom is a job run id; the metrics step
+    reads what promote.py wrote to logs/runs/<run>/promote/ and publishes it."""
+    import json
+
+    from autocorp_lake import metrics
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="autocorp-datalake-dev")
+    run_id = "scheduled__2026-11-26T10:00:00+00:00"
+    for zone, rows in (("sales_order", 12), ("customers", 3)):
+        s3.put_object(Bucket="autocorp-datalake-dev",
+                      Key=f"logs/runs/scheduled__2026-11-26T10_00_00_00_00/promote/{zone}.json",
+                      Body=json.dumps({"table": zone, "rows": rows, "written": True, "operation": "upsert",
+                                       "duration_seconds": 4.0}).encode())
+    ti = mock.MagicMock()
+    ti.xcom_pull.side_effect = lambda task_ids, default=None: (
+        ["jr_1", "jr_2"] if task_ids == "table_pipeline.promote" else None)
+    records = metrics.publish_run_metrics(ti=ti, dag=mock.MagicMock(dag_id="autocorp_cdc"), run_id=run_id)
+    runs = [r for r in records if "rows_written" in r]  # (the rest: per-table states, HeldBatches/freshness)
+    assert sorted((r["table"], r["rows_written"]) for r in runs) == [("customers", 3), ("sales_order", 12)]
+    listed = boto3.client("cloudwatch").list_metrics(Namespace="AutoCorpLake")["Metrics"]
+    assert {m["MetricName"] for m in listed} >= {"rows_read", "rows_written", "duration_seconds"}
+
+
 def test_athena_queries_carry_text_database_workgroup_output(aws):
     from airflow.providers.amazon.aws.operators.athena import AthenaOperator
 
@@ -209,8 +316,9 @@ def test_athena_queries_carry_text_database_workgroup_output(aws):
     mapped = steps.athena_sql(task_id="run_analytics", files=files)
     assert mapped.expand_input.value["query"] == files
     kwargs = {k: v for k, v in mapped.partial_kwargs.items()
-              if k in ("database", "workgroup", "output_location", "pool", "aws_conn_id", "sleep_time")}
-    assert kwargs["workgroup"] == "autocorp-dev" and kwargs["pool"] == "athena_pool"
+              if k in ("database", "workgroup", "output_location", "aws_conn_id", "sleep_time")}
+    assert kwargs["workgroup"] == "autocorp-dev" and "pool" not in mapped.partial_kwargs
+    assert mapped.partial_kwargs["max_active_tis_per_dag"] == 4 and mapped.partial_kwargs["deferrable"] is True
     boto3.client("athena").create_work_group(Name="autocorp-dev")
     text = (config.include_dir() / "sql" / files[0]).read_text()
     op = AthenaOperator(task_id="run_analytics", query=text, **kwargs)
@@ -263,7 +371,8 @@ def test_big_batch_gate_runs_in_the_glue_job(aws, monkeypatch):
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
     _gate_job()
     monkeypatch.setenv("AUTOCORP_GATE_PANDAS_MAX_ROWS", "500000")
-    assert dispatch.where(_staged_batch(bucket, 499_999, "run_small")) == "worker"
+    # the MWAA image has no pandas/pyarrow/GX: on AWS even a small batch is validated in Glue
+    assert dispatch.where(_staged_batch(bucket, 10, "run_small")) == "glue_job"
     batch = _staged_batch(bucket, 2_000_000)
     assert dispatch.where(batch) == "glue_job"
 
@@ -353,3 +462,131 @@ def test_bucket_layout_check_lists_the_s3_table_root_once(aws):
     s3.put_object(Bucket="lake", Key=f"{root}/6f0c4b1e-9a57-0d1f-2a3b-4c5d6e7f8091-0_0-1-2_20261120.parquet", Body=b"")
     with pytest.raises(RuntimeError, match="created without its bucket index"):
         promote.check_bucket_layout("s3://lake", spec)
+
+
+def test_aws_dags_use_no_deprecated_provider_operator():
+    """Point 11: the provider warns (AirflowProviderDeprecationWarning, hidden by the pytest filter
+    of pyproject.toml) when GlueCrawlerOperator or another deprecated operator is built."""
+    import os
+    import warnings
+    from pathlib import Path
+
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.exceptions import AirflowProviderDeprecationWarning
+
+    os.environ["LAKE_TARGET"] = "aws"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            from autocorp_lake.targets import aws as steps
+
+            steps.crawl(task_id="crawl_raw_database", crawler="raw_database")
+            bag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
+    finally:
+        os.environ["LAKE_TARGET"] = "local"
+    assert bag.import_errors == {}
+    deprecated = [str(w.message) for w in caught if issubclass(w.category, AirflowProviderDeprecationWarning)]
+    assert not deprecated, deprecated
+    waits = {t.task_id: t for d in bag.dags.values() for t in d.tasks}
+    assert waits["crawl_raw_database"].deferrable and waits["table_pipeline.promote"].deferrable
+    assert waits["wait_full_load"].mode == waits["wait_for_cdc_files"].mode == "reschedule"
+
+
+def test_maintenance_reconciles_in_the_glue_job_on_aws(aws):
+    """Point 7: on MWAA the reconcile task starts autocorp-maintenance-<env> (Spark and the source
+    are reachable there), reads the per-table counts it wrote and fails on a difference."""
+    import json
+
+    from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
+
+    from autocorp_lake import reconcile, tasks
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="autocorp-datalake-dev")
+    boto3.client("glue").create_job(
+        Name="autocorp-maintenance-dev", Role="arn:aws:iam::123456789012:role/glue",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://mwaa/glue_scripts/maintenance.py"})
+    rows = [{"table": "customers", "source_rows": 5, "lake_rows": 5, "missing": 0, "extra": 0, "different": 0},
+            {"table": "sales_order", "source_rows": 9, "lake_rows": 8, "missing": 1, "extra": 0, "different": 0}]
+    started = []
+    start = GlueJobHook.initialize_job
+
+    def initialize_job(self, script_arguments=None, run_kwargs=None):
+        started.append((self.job_name, script_arguments))
+        s3.put_object(Bucket="autocorp-datalake-dev", Key=reconcile.result_key(script_arguments["--run_id"]),
+                      Body=json.dumps({"tables": rows}).encode())
+        return start(self, script_arguments, run_kwargs)
+
+    with mock.patch.object(GlueJobHook, "initialize_job", initialize_job), \
+         mock.patch.object(GlueJobHook, "job_completion", return_value={"JobRunState": "SUCCEEDED"}):
+        with pytest.raises(RuntimeError, match="differ for sales_order"):
+            tasks.reconcile_all(run_id="scheduled__2026-11-26T00:00:00+00:00")
+        rows[1].update(lake_rows=9, missing=0)
+        assert tasks.reconcile_all(run_id="scheduled__2026-11-26T00:00:00+00:00") == rows
+    job, args = started[0]
+    assert job == "autocorp-maintenance-dev" and args["--mode"] == "reconcile"
+    assert args["--run_id"] == "scheduled__2026-11-26T00_00_00_00_00"
+
+
+def test_maintenance_job_reconciles_with_the_connections_jdbc(monkeypatch, tmp_path):
+    """The maintenance script's reconcile mode: the same reconcile() with the Glue connection's
+    JDBC settings, its counts written where the task reads them."""
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "glue_scripts"))
+    import glue_compat
+    import maintenance
+
+    from autocorp_lake import reconcile
+
+    calls = {}
+    monkeypatch.setattr(glue_compat, "get_spark", lambda name: "spark")
+    monkeypatch.setattr(glue_compat, "jdbc_conf", lambda spark, name: {"url": f"jdbc:{name}", "user": "u", "password": "p"})
+
+    def fake(spark=None, lake_root=None, jdbc=None, tables=None):
+        calls.update(spark=spark, lake_root=lake_root, jdbc=jdbc)
+        return [{"table": "customers", "source_rows": 1, "lake_rows": 1, "missing": 0, "extra": 0, "different": 0}]
+
+    monkeypatch.setattr(reconcile, "reconcile", fake)
+    result = maintenance.main(["--mode", "reconcile", "--run_id", "r1", "--lake_root", str(tmp_path),
+                               "--source_connection", "autocorp-source-dev"])
+    assert calls == {"spark": "spark", "lake_root": str(tmp_path),
+                     "jdbc": {"url": "jdbc:autocorp-source-dev", "user": "u", "password": "p"}}
+    assert json.loads((tmp_path / reconcile.result_key("r1")).read_text()) == result
+
+
+def test_quality_gate_on_aws_defers_while_the_glue_job_validates(aws):
+    """Points 2 and 11: on MWAA the gate is the Glue job (no pandas/GX on a worker), and the task
+    waits for it deferred (no worker slot held); the job's result.json decides the verdict."""
+    from airflow.sdk.exceptions import TaskDeferred
+
+    from autocorp_lake.quality import gate
+    from autocorp_lake.targets import aws as steps
+
+    bucket = "autocorp-datalake-dev"
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
+    _gate_job()
+    batch = _staged_batch(bucket, 10)
+    op = steps.quality_gate("quality_gate", batch)
+    assert op.deferrable is True and op.retries == 0 and op.max_active_tis_per_dag == 2
+    context = render(op)
+    failed = {"kind": "table", "name": "sales_order", "zone": "sales_order", "run_id": "run_big", "rows": 10,
+              "engine": "spark", "key": "order_id",
+              "status": "failed", "quarantine": f"s3://{bucket}/quarantine/sales_order/run_big/batch",
+              "critical_failures": [{"expectation": "expect_column_values_to_not_be_null", "column": "customer_id",
+                                     "rule": "customer required", "unexpected_count": 2, "element_count": 10,
+                                     "sample_keys": [4, 5]}], "warnings": [], "results": []}
+    with _job_writes(bucket, failed), pytest.raises(TaskDeferred):
+        op.execute(context)
+    job_run = op._job_run_id
+    with pytest.raises(gate.QualityGateFailed, match="expect_column_values_to_not_be_null"):
+        op.execute_complete(context, {"status": "error", "message": "Exiting Job Run State: FAILED", "run_id": job_run})
+    passed = dict(failed, status="passed", critical_failures=[], quarantine=None, results=[{"success": True}])
+    op = steps.quality_gate("quality_gate", batch)
+    context = render(op)
+    with _job_writes(bucket, passed), pytest.raises(TaskDeferred):
+        op.execute(context)
+    summary = op.execute_complete(context, {"status": "success", "run_id": op._job_run_id})
+    assert summary["status"] == "passed" and summary["job_run"] == op._job_run_id

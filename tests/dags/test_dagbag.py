@@ -71,7 +71,18 @@ def test_local_and_aws_shapes_are_equal(dagbag):
     aws = load_dagbag("aws")
     assert aws.import_errors == {}
     assert shape(aws) == shape(dagbag)
-    assert shape(dagbag)["autocorp_bootstrap"]["wait_full_load"] == ["crawl_raw_database"]
+    assert shape(dagbag)["autocorp_bootstrap"]["wait_full_load"] == ["crawl_raw_database", "watcher"]
+
+
+@pytest.mark.parametrize("dag_id", ["autocorp_bootstrap", "autocorp_cdc", "autocorp_files"])
+def test_a_failed_task_fails_the_run(dagbag, dag_id):
+    """publish_metrics runs all_done; the watcher leaf (one_failed, downstream of every task) is
+    what turns a failed gate into a failed run."""
+    dag = dagbag.dags[dag_id]
+    watcher = dag.get_task("watcher")
+    assert watcher.trigger_rule == "one_failed" and watcher.retries == 0
+    assert watcher.upstream_task_ids == {t.task_id for t in dag.tasks} - {"watcher"}
+    assert dag.get_task("publish_metrics").trigger_rule == "all_done"
 
 
 def test_operators_differ_by_target(dagbag):

@@ -29,6 +29,10 @@ UNSCOPED_ACTIONS = {
     "logs:DescribeLogGroups",
     "s3:GetAccountPublicAccessBlock",
     "glue:GetCrawlerMetrics",
+    "dms:DescribeReplicationTasks",
+    # a Glue connection in a VPC (the reconcile job): describe calls without resource-level scope
+    "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeRouteTables", "ec2:DescribeNetworkInterfaces",
 }
 
 
@@ -178,7 +182,30 @@ def test_glue_jobs_match_aws_names(env):
     for key, job in jobs.items():
         assert render(job["name"], env) == names.glue_jobs[key]
         assert unq(job["script"]) == f"{key}.py"
-    assert unq(jobs["apply_changes"]["bookmark"]) == "job-bookmark-enable"
+
+
+def test_every_glue_job_has_the_package_and_no_bookmarks():
+    """Point 8: every job imports glue_compat and autocorp_lake (the zip in --extra-py-files) and
+    PyYAML (--additional-python-modules, pinned as MWAA's constraints pin it); no job uses Glue
+    job bookmarks (overlapping runs of one job fail with a bookmark version mismatch)."""
+    glue = module_locals("glue")
+    common = {unq(k): unq(v) for k, v in glue["common_arguments"].items()}
+    assert common["--extra-py-files"] == "${local.extra_py_files}"
+    assert unq(glue["extra_py_files"]).split(",") == [
+        "${local.scripts_prefix}/glue_compat.py", "${local.scripts_prefix}/${local.package_zip}"]
+    assert common["--job-bookmark-option"] == "job-bookmark-disable"
+    modules = variables(INFRA / "modules" / "glue")
+    for key, job in glue["jobs"].items():
+        extra = {unq(k): unq(v) for k, v in job["extra_arguments"].items()}
+        assert "--extra-py-files" not in extra and "--job-bookmark-option" not in extra, key
+        variable = unq(job["python_modules"]).removeprefix("${var.").removesuffix("}")
+        assert "PyYAML==6.0.3" in unq(modules[variable]["default"]).split(","), key
+    job = resource("glue", "aws_glue_job")
+    merged = job["default_arguments"].replace(" ", "").replace("\n", "")
+    assert "bookmark" not in merged
+    for path in (REPO / "glue_scripts").glob("*.py"):
+        text = path.read_text()
+        assert "transformation_ctx" not in text and "job-bookmark" not in text, path.name
 
 
 def test_glue_job_definition():
@@ -195,10 +222,10 @@ def test_glue_job_definition():
     assert "glue_scripts" in module_locals("glue")["scripts_prefix"]
     merged = job["default_arguments"].replace(" ", "").replace("\n", "")
     assert merged.startswith("${merge(local.common_arguments,")
-    assert '"--job-bookmark-option"=each.value.bookmark' in merged and merged.endswith("each.value.extra_arguments)}")
+    assert '"--additional-python-modules"=each.value.python_modules' in merged
+    assert merged.endswith("each.value.extra_arguments)}")
     args = {unq(k): unq(v) for k, v in module_locals("glue")["common_arguments"].items()}
     assert args["--datalake-formats"] == "hudi"
-    assert args["--extra-py-files"].endswith("/glue_compat.py")
     upload = resource("glue", "aws_s3_object", "script")
     assert "fileset(" in upload["for_each"] and "glue_scripts/" in unq(upload["key"])
 
@@ -207,18 +234,15 @@ def test_quality_gate_job_has_the_package_gx_and_the_suites():
     """The gate's Glue job imports autocorp_lake (the zip of `make bundle`) and GX at the pin of
     requirements.txt, and reads the registry and suites from s3://<lake>/config/."""
     glue = module_locals("glue")
-    extra = {unq(k): unq(v) for k, v in glue["jobs"]["quality_gate"]["extra_arguments"].items()}
-    assert extra["--extra-py-files"].split(",") == [
-        "${local.scripts_prefix}/glue_compat.py", "${local.scripts_prefix}/${local.package_zip}"]
+    assert unq(glue["jobs"]["quality_gate"]["python_modules"]) == "${var.quality_gate_python_modules}"
     assert unq(glue["package_zip"]) == "autocorp_lake.zip"
     modules_default = unq(variables(INFRA / "modules" / "glue")["quality_gate_python_modules"]["default"])
-    pins = dict(line.split("==") for line in (REPO / "requirements.txt").read_text().splitlines()
+    # GX as the local gate runs it (the MWAA workers do not run GX)
+    pins = dict(line.split("==") for line in (REPO / "requirements-dev.txt").read_text().splitlines()
                 if "==" in line and not line.startswith(("#", "--")))
-    for module in modules_default.split(","):
-        name, version = module.split("==")
-        assert pins[name] == version, f"{name}: {version} in Terraform, {pins[name]} in requirements.txt"
-    assert "great-expectations" in modules_default
-    for other in ("apply_changes", "clean_feed", "promote", "maintenance"):
+    name, version = next(m for m in modules_default.split(",") if m.startswith("great-expectations")).split("==")
+    assert pins[name] == version, f"{name}: {version} in Terraform, {pins[name]} in requirements-dev.txt"
+    for other in ("apply_changes", "clean_feed", "promote", "quality_gate"):
         assert glue["jobs"][other]["extra_arguments"] == {}
     package = resource("glue", "aws_s3_object", "package")
     assert unq(package["key"]) == "glue_scripts/${each.value}" and package["source"] == "${var.package_zip_path}"
@@ -304,8 +328,34 @@ def test_dms_s3_endpoint_is_the_file_contract():
     assert endpoint["date_partition_enabled"] is True
     assert unq(endpoint["date_partition_sequence"]) == "YYYYMMDD"
     assert unq(endpoint["date_partition_delimiter"]) == "SLASH"
-    assert unq(endpoint["cdc_path"]) == "cdc"
     assert unq(endpoint["bucket_folder"]) == "raw/database"
+
+
+def test_cdc_files_where_dms_writes_them():
+    """Point 9: CdcPath takes effect on an S3 target only with PreserveTransactions (AWS DMS
+    S3Settings); without it DMS writes CDC beside the full load, in the table's date folders. The
+    endpoint sets neither, and the sensor, apply_changes and the local replicator read
+    raw/database/<schema>/<table>/YYYY/MM/DD/."""
+    import sys
+
+    endpoint = resource("dms", "aws_dms_s3_endpoint")
+    assert "cdc_path" not in endpoint and not endpoint.get("preserve_transactions")
+    sys.path.insert(0, str(REPO / "glue_scripts"))
+    import apply_changes
+
+    assert apply_changes.cdc_prefix("public", "t") == apply_changes.full_load_prefix("public", "t") == "raw/database/public/t"
+    from autocorp_lake.targets import aws
+
+    assert aws.is_cdc_key("raw/database/public/t/2026/11/26/20261126-101500123.parquet")
+    assert not aws.is_cdc_key("raw/database/public/t/LOAD00000001.parquet")
+    for path in tf_files():
+        assert "raw/database/cdc" not in path.read_text(), path
+
+
+def test_dms_postgres_plugin_name_is_an_api_value():
+    """Point 5: the DMS API's PluginNameValue is no-preference | test-decoding | pglogical."""
+    source = resource("dms", "aws_dms_endpoint", "source")
+    assert unq(source["postgres_settings"][0]["plugin_name"]) in ("test-decoding", "pglogical")
 
 
 def test_dms_source_endpoint_uses_the_secret_over_tls():
@@ -361,10 +411,24 @@ def test_no_star_action_on_star_resource():
 
 
 def test_no_secret_value_in_terraform():
+    """Credentials are set outside Terraform; the only values it writes are the Airflow Variables
+    of ARNs (point 13), from module outputs, never a literal."""
     for path in tf_files():
         text = path.read_text()
-        assert "secret_string" not in text, f"{path}: secret values are set outside Terraform"
-        assert "aws_secretsmanager_secret_version" not in text, path
+        for match in re.finditer(r"secret_string\s*=\s*(.*)", text):
+            assert path.parent.name == "secrets", f"{path}: secret values are set outside Terraform"
+            assert match.group(1).strip() == "var.airflow_variables[each.key]", match.group(0)
+    secret = resource("secrets", "aws_secretsmanager_secret", "airflow_variable")
+    assert unq(secret["name"]) == "airflow/variables/${each.key}"
+    root = {unq(k): v for entry in doc(INFRA / "main.tf")["module"] for k, v in entry.items()}["secrets"]
+    assert root["airflow_variables"] == {
+        "autocorp_dms_task_arn": "${module.dms.replication_task_arn}",
+        "autocorp_datasync_task_arn": "${module.datasync.task_arn}",
+    }
+    from autocorp_lake.targets import aws
+
+    for template in (aws.DMS_TASK_ARN, aws.DATASYNC_TASK_ARN):
+        assert template.removeprefix("{{ var.value.").removesuffix(" }}") in root["airflow_variables"]
     for path in (INFRA / "env").glob("*.tfvars"):
         assert "password" not in path.read_text().lower(), path
 
@@ -398,7 +462,8 @@ def test_s3_lake_bucket_controls():
         assert zone in zones
     rules = resource("s3", "aws_s3_bucket_lifecycle_configuration", "lake")["rule"]
     text = json.dumps(rules)
-    assert "STANDARD_IA" in text and "GLACIER" in text and "raw/database/cdc/" in text
+    # point 13: nothing in raw/ goes to GLACIER (a reset replays it, crawlers and apply_changes read it)
+    assert "STANDARD_IA" in text and "GLACIER" not in text and "DEEP_ARCHIVE" not in text
     assert any(r.get("expiration") and "athena-results/" in json.dumps(r["filter"]) for r in rules)
 
 
@@ -441,6 +506,26 @@ def test_monitoring_dashboard_and_alarms():
     assert unq(gate["metric_name"]) == "GateFailures" and gate["threshold"] == 0
     glue = resource("monitoring", "aws_cloudwatch_metric_alarm", "glue_failure")
     assert glue["alarm_actions"] == ["${aws_sns_topic.alarms.arn}"]
+
+
+def test_blocked_tables_and_freshness_alarm_on_what_publish_metrics_sends():
+    """The alarms watch the metric names and dimension that metrics._put_table_states puts."""
+    import inspect
+
+    from autocorp_lake import metrics
+
+    sent = inspect.getsource(metrics._put_table_states)
+    held = resource("monitoring", "aws_cloudwatch_metric_alarm", "held_batches")
+    fresh = resource("monitoring", "aws_cloudwatch_metric_alarm", "freshness")
+    for alarm in (held, fresh):
+        assert f'"{unq(alarm["metric_name"])}"' in sent
+        assert alarm["dimensions"] == {"Environment": "${var.environment}"}
+        assert alarm["alarm_actions"] == ["${aws_sns_topic.alarms.arn}"]
+    assert held["threshold"] == 0 and unq(held["comparison_operator"]) == "GreaterThanThreshold"
+    assert fresh["threshold"] == "${var.freshness_threshold_seconds}"
+    assert variables(INFRA / "modules" / "monitoring")["freshness_threshold_seconds"]["default"] == 900
+    body = resource("monitoring", "aws_cloudwatch_dashboard")["dashboard_body"]
+    assert "HeldBatches" in body and "FreshnessSeconds" in body
 
 
 def test_mwaa_environment():

@@ -24,11 +24,10 @@ def land_exports(tmp_path: Path, multiplier: float) -> tuple[Path, dict]:
     rates = generator.parse_rate_overrides(None, multiplier=multiplier)
     manifest = generator.write_exports(exports, scale="demo", seed=7, rates=rates)
     lake = tmp_path / "lake"
+    (lake / "raw/csv").mkdir(parents=True)  # the share as DataSync copies it
     for feed, file in FEEDS.items():
-        (lake / "raw/csv" / feed).mkdir(parents=True)
-        shutil.copy(exports / file, lake / "raw/csv" / feed / file)
-    (lake / "raw/csv/manifest").mkdir(parents=True)
-    shutil.copy(exports / generator.MANIFEST_FILE, lake / "raw/csv/manifest" / generator.MANIFEST_FILE)
+        shutil.copy(exports / file, lake / "raw/csv" / file)
+    shutil.copy(exports / generator.MANIFEST_FILE, lake / "raw/csv" / generator.MANIFEST_FILE)
     return lake, manifest
 
 
@@ -97,7 +96,7 @@ def test_staged_types_and_repairs(spark, tmp_path):
     import clean_feed
 
     lake = tmp_path / "lake"
-    folder = lake / "raw/csv/sales_orders"
+    folder = lake / "raw/csv"
     folder.mkdir(parents=True)
     header = ("order_id,customer_id,order_date,invoice_number,payment_method,subtotal,tax,total_amount,"
               "order_type,status,notes,created_at,updated_at")

@@ -73,7 +73,7 @@ def test_feed_batch_clean_gate_promote(spark, tmp_path):
     from autocorp_lake.quality import gate
 
     lake = tmp_path / "lake"
-    folder = lake / "raw/csv/sales_orders"
+    folder = lake / "raw/csv"  # the share as DataSync copies it
     folder.mkdir(parents=True)
     header = ("order_id,customer_id,order_date,invoice_number,payment_method,subtotal,tax,total_amount,"
               "order_type,status,notes,created_at,updated_at")

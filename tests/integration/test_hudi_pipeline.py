@@ -68,7 +68,7 @@ class Dms:
         )
         if cdc:
             self.clock += dt.timedelta(seconds=7)
-            folder = self.lake / "raw/database/cdc/public" / table / self.clock.strftime("%Y/%m/%d")
+            folder = self.lake / "raw/database/public" / table / self.clock.strftime("%Y/%m/%d")
             name = self.clock.strftime("%Y%m%d-%H%M%S") + f"{self.clock.microsecond // 1000:03d}.parquet"
         else:
             self.load_counter[table] = self.load_counter.get(table, 0) + 1

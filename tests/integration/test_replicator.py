@@ -301,7 +301,7 @@ def test_truncate_is_refused_naming_the_table(source_db, lake):
             assert "autocorp-lake run autocorp_bootstrap" in message
         cities = [r["city"] for r in replicator.read_changes("customers").to_pylist() if r["Op"] == "U"]
         assert cities == ["Before"]  # written once, before the TRUNCATE; nothing after it
-        assert not list((lake / "raw/database/cdc/public").rglob("*sales_order_services*/**/*.parquet"))
+        assert not replicator.cdc_files("sales_order_services")
         assert not list(lake.rglob("*" + replicator.TMP_SUFFIX))
 
 
@@ -339,7 +339,7 @@ def test_source_down_during_cdc_writes_nothing(source_db, lake, monkeypatch):
     monkeypatch.setenv("AUTOCORP_PG_PORT", str(port))
     with pytest.raises(replicator.SourceUnavailable, match=f"127.0.0.1:{port}"):
         replicator.capture_batch(log=lambda *a: None)
-    assert not (lake / "raw/database/cdc").exists()
+    assert not any(replicator.cdc_files(t) for t in ("customers", "sales_order"))
     monkeypatch.setenv("AUTOCORP_PG_PORT", real_port)  # back up: the change is still there
     assert replicator.capture_batch(log=lambda *a: None)["changes"] == 1
 
@@ -381,7 +381,7 @@ def test_replicate_follow_and_status(source_db, lake):
         try:
             conn.execute("insert into customers (first_name, last_name, email) values ('F', 'L', 'f@l')")
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and not list((lake / "raw/database/cdc/public/customers").rglob("*.parquet")):
+            while time.monotonic() < deadline and not replicator.cdc_files("customers"):
                 time.sleep(0.05)
         finally:
             stop.set()

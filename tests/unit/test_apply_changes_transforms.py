@@ -86,9 +86,9 @@ def test_timestamp_ntz_becomes_timestamp(spark):
 
 def test_files_in_order_and_unprocessed():
     files = [
-        "raw/database/cdc/public/t/2024/06/02/20240602-000000000.parquet",
+        "raw/database/public/t/2024/06/02/20240602-000000000.parquet",
         "raw/database/public/t/LOAD00000002.parquet",
-        "raw/database/cdc/public/t/2024/06/01/20240601-120000000.parquet",
+        "raw/database/public/t/2024/06/01/20240601-120000000.parquet",
         "raw/database/public/t/LOAD00000001.parquet",
     ]
     assert ac.order_files(files) == [files[3], files[1], files[2], files[0]]

@@ -40,9 +40,9 @@ def test_first_transfer_copies_every_feed_and_writes_the_report(dirs):
     assert report["status"] == "SUCCESS"
     assert report["files_transferred"] == report["files_verified"] == 3
     assert report["files_skipped"] == 0 and report["files_ignored"] == 1
-    for key, name in [("raw/csv/customers/customers.csv", "customers.csv"),
-                      ("raw/csv/sales_orders/sales_orders.csv", "sales_orders.csv"),
-                      ("raw/csv/manifest/data_validation_manifest.json", "data_validation_manifest.json")]:
+    for key, name in [("raw/csv/customers.csv", "customers.csv"),
+                      ("raw/csv/sales_orders.csv", "sales_orders.csv"),
+                      ("raw/csv/data_validation_manifest.json", "data_validation_manifest.json")]:
         assert (lake / key).read_bytes() == (exports / name).read_bytes()
     saved = json.loads((lake / "logs/transfer" / f"{report['execution_id']}.json").read_text())
     assert saved["execution_id"] == report["execution_id"]
@@ -65,11 +65,11 @@ def test_unchanged_files_are_skipped_and_a_changed_file_is_copied(dirs):
     changed = transfer.transfer(log=quiet)
     assert changed["files_transferred"] == 1 and changed["files_skipped"] == 2
     assert [e["key"] for e in changed["files"] if e["status"] == "TRANSFERRED"] == [
-        "raw/csv/sales_orders/sales_orders.csv"
+        "raw/csv/sales_orders.csv"
     ]
-    assert (lake / "raw/csv/sales_orders/sales_orders.csv").read_text().endswith("99.00\n")
+    assert (lake / "raw/csv/sales_orders.csv").read_text().endswith("99.00\n")
     # a destination that went missing is copied again
-    (lake / "raw/csv/customers/customers.csv").unlink()
+    (lake / "raw/csv/customers.csv").unlink()
     assert transfer.transfer(log=quiet)["files_transferred"] == 1
 
 
@@ -107,7 +107,7 @@ def test_a_copy_that_never_verifies_fails_without_a_half_file(dirs, monkeypatch)
     with pytest.raises(transfer.TransferError, match="customers.csv") as info:
         transfer.transfer(log=quiet)
     assert "report" in str(info.value)
-    assert not (lake / "raw/csv/customers/customers.csv").exists()
+    assert not (lake / "raw/csv/customers.csv").exists()
     assert not list(lake.rglob("*" + transfer.TMP_SUFFIX))
     reports = sorted((lake / "logs/transfer").glob("exec-*.json"))
     saved = json.loads(reports[-1].read_text())
@@ -119,3 +119,42 @@ def test_missing_export_folder_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("AUTOCORP_LOCAL_DIR", str(tmp_path))
     with pytest.raises(transfer.TransferError, match="AUTOCORP_EXPORT_DIR"):
         transfer.transfer(source_dir=tmp_path / "nope", log=quiet)
+
+
+def test_the_share_lands_as_it_is_like_datasync(dirs):
+    """Point 6: DataSync copies the share as it is under the S3 location raw/csv/ (it cannot sort
+    files into per-feed folders), selecting with the task's include filter; the local transfer does
+    exactly that, and clean_feed reads each feed where it lands."""
+    import sys
+
+    exports, lake = dirs
+    (exports / "archive").mkdir()
+    (exports / "archive" / "customers_2025.csv").write_text("customer_id\n9\n")
+    (exports / "unknown_feed.csv").write_text("a\n1\n")
+    (exports / "archive" / "data_validation_manifest.json").write_text("{}")
+    report = transfer.transfer(log=quiet)
+    copied = sorted(e["key"] for e in report["files"] if e["status"] == "TRANSFERRED")
+    assert copied == ["raw/csv/archive/customers_2025.csv", "raw/csv/customers.csv",
+                      "raw/csv/data_validation_manifest.json", "raw/csv/sales_orders.csv",
+                      "raw/csv/unknown_feed.csv"]
+    ignored = sorted(Path(e["source"]).relative_to(exports).as_posix()
+                     for e in report["files"] if e["status"] == "IGNORED")
+    assert ignored == ["archive/data_validation_manifest.json", "notes.txt"]
+    assert not (lake / "raw/csv/customers").exists()
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "glue_scripts"))
+    import clean_feed
+
+    for feed in config.registry().feeds:
+        assert clean_feed.raw_key(feed.name, feed.file) == f"raw/csv/{feed.file}"
+    assert clean_feed.MANIFEST_KEY == "raw/csv/data_validation_manifest.json"
+    assert (lake / clean_feed.raw_key("customers", "customers.csv")).read_bytes() == (exports / "customers.csv").read_bytes()
+
+
+def test_include_filter_is_the_datasync_tasks():
+    import hcl2
+
+    text = (Path(__file__).resolve().parents[2] / "infra/modules/datasync/main.tf").read_text()
+    task = next(v for e in hcl2.loads(text)["resource"] for k, v in e.items() if "aws_datasync_task" in k)
+    includes = next(iter(task.values()))["includes"][0]
+    assert includes["value"].strip('"').replace("${var.manifest_file}", transfer.MANIFEST_FILE) == transfer.INCLUDE_FILTER

@@ -34,7 +34,7 @@ resource "aws_dms_endpoint" "source" {
   kms_key_arn                     = var.kms_key_arn
 
   postgres_settings {
-    plugin_name      = "test_decoding"
+    plugin_name      = "test-decoding" # PluginNameValue: no-preference | test-decoding | pglogical
     heartbeat_enable = true
     capture_ddls     = false
   }
@@ -55,7 +55,10 @@ resource "aws_dms_s3_endpoint" "target" {
   date_partition_enabled   = true
   date_partition_sequence  = "YYYYMMDD"
   date_partition_delimiter = "SLASH"
-  cdc_path                 = "cdc"
+  # No cdc_path: on an S3 target CdcPath only takes effect with preserve_transactions = true (one
+  # transaction-ordered stream for all tables). Without it DMS writes each table's CDC files beside
+  # its full load: raw/database/<schema>/<table>/YYYY/MM/DD/<yyyymmdd-hhmmssfff>.parquet, which
+  # apply_changes and the CDC sensor read.
 
   encryption_mode                   = "SSE_KMS"
   server_side_encryption_kms_key_id = var.kms_key_arn

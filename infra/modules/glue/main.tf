@@ -16,47 +16,61 @@ locals {
     raw_csv      = { name = "autocorp-raw-csv-${var.environment}", path = "raw/csv/" }
   }
 
+  # Every job gets the same code (glue_compat.py + the autocorp_lake package zip from `make bundle`)
+  # and PyYAML (the scripts read include/tables.yaml); the quality gate adds GX. No job uses Glue
+  # job bookmarks: runs of one job overlap (one per table, a bootstrap beside a CDC run) and a
+  # bookmark fails them with a version mismatch; the lake's checkpoints track what was processed.
+  extra_py_files = "${local.scripts_prefix}/glue_compat.py,${local.scripts_prefix}/${local.package_zip}"
+
   jobs = {
     apply_changes = {
       name            = "autocorp-apply-changes-${var.environment}"
       script          = "apply_changes.py"
-      bookmark        = "job-bookmark-enable"
+      python_modules  = var.python_modules
+      connections     = []
       extra_arguments = {}
     }
     clean_feed = {
       name            = "autocorp-clean-feed-${var.environment}"
       script          = "clean_feed.py"
-      bookmark        = "job-bookmark-disable"
+      python_modules  = var.python_modules
+      connections     = []
       extra_arguments = {}
     }
     promote = {
       name            = "autocorp-promote-${var.environment}"
       script          = "promote.py"
-      bookmark        = "job-bookmark-disable"
+      python_modules  = var.python_modules
+      connections     = []
       extra_arguments = {}
     }
     quality_gate = {
       name            = "autocorp-quality-gate-${var.environment}"
       script          = "quality_gate.py"
-      bookmark        = "job-bookmark-disable"
-      # the gate's code (autocorp_lake, from `make bundle`) and GX, as in the MWAA requirements
-      extra_arguments = {
-        "--extra-py-files"            = "${local.scripts_prefix}/glue_compat.py,${local.scripts_prefix}/${local.package_zip}"
-        "--additional-python-modules" = var.quality_gate_python_modules
-      }
-    }
-    maintenance = {
-      name            = "autocorp-maintenance-${var.environment}"
-      script          = "maintenance.py"
-      bookmark        = "job-bookmark-disable"
+      python_modules  = var.quality_gate_python_modules
+      connections     = []
       extra_arguments = {}
+    }
+    # autocorp_maintenance's reconcile: source (JDBC through the Glue connection) vs curated Hudi
+    maintenance = {
+      name           = "autocorp-maintenance-${var.environment}"
+      script         = "maintenance.py"
+      python_modules = var.python_modules
+      connections    = [aws_glue_connection.source.name]
+      extra_arguments = {
+        "--mode"              = "reconcile"
+        "--source_connection" = aws_glue_connection.source.name
+        "--registry"          = "s3://${var.lake_bucket}/config/tables.yaml"
+        "--lake_root"         = "s3://${var.lake_bucket}"
+      }
     }
   }
 
   # every job's arguments; a job's extra_arguments are merged over them
   common_arguments = {
     "--datalake-formats"                 = "hudi"
-    "--extra-py-files"                   = "${local.scripts_prefix}/glue_compat.py"
+    "--extra-py-files"                   = local.extra_py_files
+    "--job-bookmark-option"              = "job-bookmark-disable"
     "--conf"                             = local.hudi_spark_conf
     "--enable-glue-datacatalog"          = "true"
     "--enable-metrics"                   = "true"
@@ -146,8 +160,8 @@ resource "aws_s3_object" "script" {
   source_hash = filemd5("${var.glue_scripts_dir}/${each.value}")
 }
 
-# The autocorp_lake package for the quality-gate job, built by `make bundle` (skipped before the
-# first build, like the MWAA bundle).
+# The autocorp_lake package for every job (--extra-py-files), built by `make bundle` (skipped
+# before the first build, like the MWAA bundle).
 resource "aws_s3_object" "package" {
   for_each = fileexists(var.package_zip_path) ? toset([local.package_zip]) : toset([])
 
@@ -166,6 +180,31 @@ resource "aws_s3_object" "config" {
   key         = "config/${each.value}"
   source      = "${var.include_dir}/${each.value}"
   source_hash = filemd5("${var.include_dir}/${each.value}")
+}
+
+# ---------------------------------------------------------------- source connection
+# JDBC to the source PostgreSQL for the maintenance job's reconcile; credentials from the same
+# secret DMS reads (its value is set outside Terraform), in the VPC subnet that reaches the source.
+data "aws_subnet" "glue" {
+  id = var.connection_subnet_id
+}
+
+resource "aws_glue_connection" "source" {
+  name            = "autocorp-source-${var.environment}"
+  description     = "AutoCorp source PostgreSQL (reconcile in autocorp-maintenance-${var.environment})"
+  connection_type = "JDBC"
+
+  connection_properties = {
+    JDBC_CONNECTION_URL = "jdbc:postgresql://${var.source_db_host}:${var.source_db_port}/${var.source_db_name}"
+    JDBC_ENFORCE_SSL    = "true"
+    SECRET_ID           = var.source_db_secret_name
+  }
+
+  physical_connection_requirements {
+    subnet_id              = var.connection_subnet_id
+    security_group_id_list = var.connection_security_group_ids
+    availability_zone      = data.aws_subnet.glue.availability_zone
+  }
 }
 
 # ---------------------------------------------------------------- jobs
@@ -192,9 +231,11 @@ resource "aws_glue_job" "this" {
     max_concurrent_runs = var.max_concurrent_runs
   }
 
+  connections = each.value.connections
+
   default_arguments = merge(
     local.common_arguments,
-    { "--job-bookmark-option" = each.value.bookmark },
+    { "--additional-python-modules" = each.value.python_modules },
     each.value.extra_arguments,
   )
 

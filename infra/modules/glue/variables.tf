@@ -28,10 +28,48 @@ variable "package_zip_path" {
   type        = string
 }
 
-variable "quality_gate_python_modules" {
-  description = "pip packages of the quality-gate job (--additional-python-modules): GX as pinned in requirements.txt."
+variable "python_modules" {
+  description = "pip packages of every job (--additional-python-modules): PyYAML for the registry."
   type        = string
-  default     = "great-expectations==1.24.1,PyYAML==6.0.4"
+  default     = "PyYAML==6.0.3"
+}
+
+variable "quality_gate_python_modules" {
+  description = "pip packages of the quality-gate job (--additional-python-modules): GX Core and PyYAML."
+  type        = string
+  default     = "great-expectations==1.24.1,PyYAML==6.0.3"
+}
+
+variable "source_db_host" {
+  description = "Host name of the source PostgreSQL, as the Glue connection's subnet reaches it."
+  type        = string
+}
+
+variable "source_db_port" {
+  description = "Port of the source PostgreSQL."
+  type        = number
+  default     = 5432
+}
+
+variable "source_db_name" {
+  description = "Source database name."
+  type        = string
+  default     = "autocorp"
+}
+
+variable "source_db_secret_name" {
+  description = "Secrets Manager secret with the source credentials (username, password), also read by DMS."
+  type        = string
+}
+
+variable "connection_subnet_id" {
+  description = "Private subnet of the Glue connection (a route to the source database)."
+  type        = string
+}
+
+variable "connection_security_group_ids" {
+  description = "Security groups of the Glue connection (self-referencing rule required by Glue)."
+  type        = list(string)
 }
 
 variable "glue_role_arn" {
@@ -63,7 +101,7 @@ variable "job_timeout_minutes" {
 }
 
 variable "max_concurrent_runs" {
-  description = "Concurrent runs per job (the DAGs map jobs over 7 tables and 4 feeds; pools cap them)."
+  description = "Concurrent runs per job: at least 2 (GLUE_CONCURRENCY) per task that runs it, over all DAGs."
   type        = number
   default     = 11
 }

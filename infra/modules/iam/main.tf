@@ -89,8 +89,42 @@ data "aws_iam_policy_document" "glue" {
   }
   statement {
     sid       = "OwnJobs"
-    actions   = ["glue:GetJob", "glue:GetJobBookmark", "glue:ResetJobBookmark", "glue:GetCrawler"]
+    actions   = ["glue:GetJob", "glue:GetCrawler"]
     resources = concat(local.glue_job_arns, local.glue_crawler_arns)
+  }
+  statement {
+    # the maintenance job's JDBC connection to the source (reconcile)
+    sid       = "SourceConnection"
+    actions   = ["glue:GetConnection"]
+    resources = ["${local.arn}:glue:${local.rgn}:${local.acct}:catalog", "${local.arn}:glue:${local.rgn}:${local.acct}:connection/autocorp-source-${local.env}"]
+  }
+  statement {
+    sid       = "SourceCredentials"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = [var.source_db_secret_arn]
+  }
+  statement {
+    # a Glue connection in a VPC: Glue describes the subnet and attaches an ENI to the job
+    sid = "ConnectionNetworkDescribe"
+    actions = [
+      "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcEndpoints",
+      "ec2:DescribeRouteTables", "ec2:DescribeNetworkInterfaces",
+    ]
+    resources = ["*"]
+  }
+  statement {
+    sid       = "ConnectionVpcAttribute"
+    actions   = ["ec2:DescribeVpcAttribute"]
+    resources = ["${local.arn}:ec2:${local.rgn}:${local.acct}:vpc/*"]
+  }
+  statement {
+    sid       = "ConnectionNetworkInterfaces"
+    actions   = ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:CreateTags"]
+    resources = [
+      "${local.arn}:ec2:${local.rgn}:${local.acct}:network-interface/*",
+      "${local.arn}:ec2:${local.rgn}:${local.acct}:subnet/*",
+      "${local.arn}:ec2:${local.rgn}:${local.acct}:security-group/*",
+    ]
   }
   statement {
     sid       = "Logs"
@@ -393,6 +427,12 @@ data "aws_iam_policy_document" "mwaa" {
     resources = local.glue_catalog_arns
   }
   statement {
+    # Athena's `create database if not exists` calls CreateDatabase even when the database exists
+    sid       = "AthenaCreateDatabase"
+    actions   = ["glue:CreateDatabase"]
+    resources = local.glue_catalog_arns
+  }
+  statement {
     sid = "Athena"
     actions = [
       "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
@@ -425,15 +465,27 @@ data "aws_iam_policy_document" "mwaa" {
     sid = "DmsTask"
     actions = [
       "dms:StartReplicationTask", "dms:StopReplicationTask", "dms:ModifyReplicationTask",
-      "dms:DescribeReplicationTasks", "dms:DescribeTableStatistics",
+      "dms:DescribeTableStatistics",
     ]
     resources = ["${local.arn}:dms:${local.rgn}:${local.acct}:task:*"]
+  }
+  statement {
+    # DescribeReplicationTasks has no resource-level permissions: granted on a task ARN it is denied
+    sid       = "DmsDescribe"
+    actions   = ["dms:DescribeReplicationTasks"]
+    resources = ["*"]
+  }
+  statement {
+    # autocorp_bootstrap with reset: the old snapshot's raw files and curated tables are removed
+    sid       = "ResetRemovesOldSnapshot"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${local.lake}/raw/database/*", "${local.lake}/curated/hudi/*"]
   }
   statement {
     sid = "DataSyncTask"
     actions = [
       "datasync:StartTaskExecution", "datasync:DescribeTask", "datasync:DescribeTaskExecution",
-      "datasync:CancelTaskExecution", "datasync:ListTaskExecutions",
+      "datasync:CancelTaskExecution",
     ]
     resources = [
       "${local.arn}:datasync:${local.rgn}:${local.acct}:task/*",

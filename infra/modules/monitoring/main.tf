@@ -115,6 +115,38 @@ resource "aws_cloudwatch_metric_alarm" "gate_failure" {
   alarm_actions       = [aws_sns_topic.alarms.arn]
 }
 
+# A table blocked behind a quarantined batch, and changes waiting longer than the freshness goal:
+# published every run by publish_metrics (quality/held.py), per table and per environment.
+resource "aws_cloudwatch_metric_alarm" "held_batches" {
+  alarm_name          = "autocorp-${var.environment}-tables-blocked"
+  alarm_description   = "A table of AutoCorp Lake ${var.environment} is blocked by a quarantined batch: `autocorp-lake quality` / the quality logs name it and the release command"
+  namespace           = var.metrics_namespace
+  metric_name         = "HeldBatches"
+  dimensions          = { Environment = var.environment }
+  statistic           = "Maximum"
+  period              = 600
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "freshness" {
+  alarm_name          = "autocorp-${var.environment}-freshness"
+  alarm_description   = "A source change of AutoCorp Lake ${var.environment} has waited more than ${var.freshness_threshold_seconds} s to reach curated"
+  namespace           = var.metrics_namespace
+  metric_name         = "FreshnessSeconds"
+  dimensions          = { Environment = var.environment }
+  statistic           = "Maximum"
+  period              = 600
+  evaluation_periods  = 1
+  threshold           = var.freshness_threshold_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "breaching" # no metric for a while: the CDC DAG is not running
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+}
+
 # ---------------------------------------------------------------- dashboard
 resource "aws_cloudwatch_dashboard" "lake" {
   dashboard_name = "autocorp-lake-${var.environment}"
@@ -189,6 +221,33 @@ resource "aws_cloudwatch_dashboard" "lake" {
           metrics = [
             [var.metrics_namespace, "GateFailures", "Environment", var.environment],
           ]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 18, width = 12, height = 6
+        properties = {
+          title  = "Blocked: quarantined batches holding a table (HeldBatches)"
+          region = var.region
+          stat   = "Maximum"
+          period = 600
+          metrics = [[{
+            expression = "SEARCH('{${var.metrics_namespace},Table} MetricName=\"HeldBatches\"', 'Maximum', 600)"
+            id         = "held"
+          }]]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 18, width = 12, height = 6
+        properties = {
+          title  = "Freshness: age of the oldest change not yet in curated (s)"
+          region = var.region
+          stat   = "Maximum"
+          period = 600
+          metrics = [[{
+            expression = "SEARCH('{${var.metrics_namespace},Table} MetricName=\"FreshnessSeconds\"', 'Maximum', 600)"
+            id         = "freshness"
+          }]]
+          annotations = { horizontal = [{ label = "goal", value = var.freshness_threshold_seconds }] }
         }
       },
     ]

@@ -60,3 +60,9 @@ variable "cdc_latency_threshold_seconds" {
   type        = number
   default     = 600
 }
+
+variable "freshness_threshold_seconds" {
+  description = "Freshness alarm: the oldest source change not yet in curated may wait this long (the seed's 15-minute goal)."
+  type        = number
+  default     = 900
+}

@@ -109,21 +109,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "lake" {
     }
   }
 
-  rule {
-    id     = "old-cdc-to-glacier"
-    status = "Enabled"
-    filter {
-      prefix = "raw/database/cdc/"
-    }
-    transition {
-      days          = var.raw_to_ia_days
-      storage_class = "STANDARD_IA"
-    }
-    transition {
-      days          = var.cdc_to_glacier_days
-      storage_class = "GLACIER"
-    }
-  }
+  # No GLACIER rule for raw/: a reset replays the full load and CDC files, and the crawlers and
+  # apply_changes read them; objects in GLACIER cannot be read without a restore.
 
   rule {
     id     = "athena-results-expiry"

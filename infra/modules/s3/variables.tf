@@ -30,12 +30,6 @@ variable "raw_to_ia_days" {
   default     = 30
 }
 
-variable "cdc_to_glacier_days" {
-  description = "Days after which raw/database/cdc/ objects move to GLACIER (they were applied long ago)."
-  type        = number
-  default     = 90
-}
-
 variable "athena_results_expiry_days" {
   description = "Days after which athena-results/ objects expire."
   type        = number

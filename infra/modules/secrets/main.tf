@@ -18,3 +18,21 @@ locals {
     })
   }
 }
+
+# Airflow Variables that only Terraform knows (ARNs), where MWAA's secrets backend reads them:
+# airflow/variables/<name>. They name resources, they are not credentials.
+resource "aws_secretsmanager_secret" "airflow_variable" {
+  for_each = toset(keys(var.airflow_variables))
+
+  name                    = "airflow/variables/${each.key}"
+  description             = "Airflow Variable ${each.key} (written by Terraform)"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = 0
+}
+
+resource "aws_secretsmanager_secret_version" "airflow_variable" {
+  for_each = toset(keys(var.airflow_variables))
+
+  secret_id     = aws_secretsmanager_secret.airflow_variable[each.key].id
+  secret_string = var.airflow_variables[each.key]
+}

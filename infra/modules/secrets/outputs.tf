@@ -22,3 +22,8 @@ output "airflow_variables_prefix" {
   description = "Secrets Manager prefix of Airflow variables."
   value       = "airflow/variables"
 }
+
+output "airflow_variable_secret_arns" {
+  description = "Secrets of the Airflow Variables Terraform writes, by variable name."
+  value       = { for name, secret in aws_secretsmanager_secret.airflow_variable : name => secret.arn }
+}

@@ -7,3 +7,9 @@ variable "kms_key_arn" {
   description = "KMS key that encrypts the secret."
   type        = string
 }
+
+variable "airflow_variables" {
+  description = "Airflow Variables written to Secrets Manager (airflow/variables/<name>): name -> value."
+  type        = map(string)
+  default     = {}
+}

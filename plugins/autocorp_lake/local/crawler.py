@@ -3,8 +3,8 @@ catalog database `autocorp_raw` (the PostgreSQL-backed Hive metastore that every
 shares).
 
 - raw_database: `autocorp_raw.<table>` over the full-load files and `autocorp_raw.cdc_<table>`
-  over the CDC files (all date folders), parquet, schemas merged so added columns appear.
-- raw_csv: `autocorp_raw.csv_<feed>` over `raw/csv/<feed>/`, header row, every column a string
+  over the CDC files (the table folder's YYYY/MM/DD/ date folders), parquet, schemas merged so added columns appear.
+- raw_csv: `autocorp_raw.csv_<feed>` over `raw/csv/<file>`, header row, every column a string
   (typing is the cleaning job's work, as with a Glue crawler's CSV classifier).
 Each crawl re-creates the table definitions (data is never touched: the tables are external).
 """
@@ -38,18 +38,20 @@ def crawl(crawler: str, spark=None) -> dict:
     tables: list[dict] = []
     if crawler == "raw_database":
         for table in registry.tables:
-            load = root / "raw/database" / registry.source_schema / table.name
-            cdc = root / "raw/database/cdc" / registry.source_schema / table.name
-            if any(load.glob("LOAD*.parquet")):
-                tables.append(_register(spark, table.name, "parquet", str(load), {"mergeSchema": "true"}))
-            if any(cdc.rglob("*.parquet")):
-                tables.append(_register(spark, f"cdc_{table.name}", "parquet", str(cdc),
-                                        {"mergeSchema": "true", "recursiveFileLookup": "true"}))
+            # one folder per table, as DMS writes it: LOAD files, and CDC files under YYYY/MM/DD/
+            folder = root / "raw/database" / registry.source_schema / table.name
+            if any(folder.glob("LOAD*.parquet")):
+                tables.append(_register(spark, table.name, "parquet", str(folder),
+                                        {"mergeSchema": "true", "pathGlobFilter": "LOAD*.parquet"}))
+            if any(folder.glob("[0-9][0-9][0-9][0-9]/*/*/*.parquet")):
+                tables.append(_register(spark, f"cdc_{table.name}", "parquet", str(folder),
+                                        {"mergeSchema": "true", "recursiveFileLookup": "true",
+                                         "pathGlobFilter": "[0-9]*.parquet"}))
     elif crawler == "raw_csv":
         for feed in registry.feeds:
-            folder = root / "raw/csv" / feed.name
-            if (folder / feed.file).exists():
-                tables.append(_register(spark, f"csv_{feed.name}", "csv", str(folder),
+            path = root / "raw/csv" / feed.file  # the share as DataSync copies it
+            if path.exists():
+                tables.append(_register(spark, f"csv_{feed.name}", "csv", str(path),
                                         {"header": "true", "inferSchema": "false"}))
     else:
         raise config.ConfigError(f"unknown crawler {crawler!r}; the crawlers are raw_database, raw_csv")

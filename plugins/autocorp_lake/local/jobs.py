@@ -88,6 +88,23 @@ def _in_process_default() -> bool:
     return os.environ.get("AUTOCORP_SPARK_INPROCESS", "0").strip().lower() in ("1", "true", "yes")
 
 
+# JVM errors that a retry in the same process cannot heal: the classpath is fixed at JVM start
+JVM_CLASSPATH_ERRORS = ("No suitable driver", "ClassNotFoundException", "NoClassDefFoundError")
+
+
+def classpath_fix(exc: BaseException) -> str | None:
+    """The fix for an error of the JVM's classpath, or None for any other error."""
+    text = str(exc)
+    if not any(marker in text for marker in JVM_CLASSPATH_ERRORS):
+        return None
+    from autocorp_lake.local import spark as local_spark
+
+    first = next((line for line in text.splitlines() if any(m in line for m in JVM_CLASSPATH_ERRORS)), "")
+    return (f"the Spark JVM of this process lacks a jar ({first.strip()[:200]}); a retry in the same "
+            f"process cannot fix that. Run `make venv` (or `autocorp-lake fetch-jars`) to fetch the jars "
+            f"into {local_spark.ivy_dir()}, then run again")
+
+
 def run_in_process(script: str, args: dict):
     path = script_path(script)
     folder = str(path.parent)

@@ -53,7 +53,17 @@ def split_statements(sql: str) -> list[exp.Expression]:
     try:
         return [s for s in sqlglot.parse(sql, read=READ_DIALECT) if s is not None]
     except sqlglot.errors.ParseError as exc:
-        raise QueryError(f"cannot parse the SQL as Athena (Trino) SQL: {exc}") from exc
+        raise QueryError(f"cannot parse the SQL as Athena (Trino) SQL: {parse_error_text(exc)}") from exc
+
+
+def parse_error_text(exc: sqlglot.errors.ParseError) -> str:
+    """sqlglot's first error as one plain line: where, what, and the text near it."""
+    if not exc.errors:
+        return re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines()[0]
+    first = exc.errors[0]
+    near = " ".join(f"{first.get('start_context', '')}{first.get('highlight', '')}".split())[-60:]
+    what = re.sub(r"<Token token_type: [\w.]+, text: (.*?), line: .*?>", r"'\1'", str(first.get("description")))
+    return f"line {first.get('line')}, column {first.get('col')}: {what} (near: {near!r})"
 
 
 def _base_table(name: str) -> str:

@@ -3,7 +3,8 @@
 Files written under `config.lake_root()` (the same keys DMS writes to S3):
 
     raw/database/public/<table>/LOAD00000001.parquet, LOAD00000002.parquet, ...   full load
-    raw/database/cdc/public/<table>/YYYY/MM/DD/<yyyymmdd-hhmmssfff>.parquet        one per table per batch
+    raw/database/public/<table>/YYYY/MM/DD/<yyyymmdd-hhmmssfff>.parquet            CDC, one per table per batch
+                     (the DMS S3 target puts CDC beside the full load; CdcPath needs PreserveTransactions)
     raw/database/_replicator/state.json                                            replicator state
 
 Columns, in this order: `Op` (I/U/D; always I in the full load), `dms_commit_ts` (string
@@ -156,7 +157,15 @@ def load_dir(table: str) -> Path:
 
 
 def cdc_dir(table: str) -> Path:
-    return raw_dir() / "cdc" / schema_name() / table
+    """CDC files go to the table's own folder, in YYYY/MM/DD/ date folders, as DMS writes them."""
+    return load_dir(table)
+
+
+def cdc_files(table: str) -> list[Path]:
+    """A table's visible CDC files (the date folders; not the LOAD files beside them)."""
+    folder = cdc_dir(table)
+    return sorted(p for p in folder.glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]/*.parquet")
+                  if not p.name.startswith("."))
 
 
 def state_path() -> Path:
@@ -1126,10 +1135,7 @@ def follow(
 def data_files(table: str) -> list[Path]:
     """A table's visible files: LOAD files in order, then CDC files in batch order."""
     loads = sorted(p for p in load_dir(table).glob("LOAD*.parquet"))
-    cdc = sorted(
-        (p for p in cdc_dir(table).rglob("*.parquet") if not p.name.startswith(".")),
-        key=lambda p: p.name,
-    )
+    cdc = sorted(cdc_files(table), key=lambda p: p.name)
     return loads + cdc
 
 
@@ -1183,7 +1189,7 @@ def status() -> dict:
     state = _load_state()
     files = {
         t: {"load": len(list(load_dir(t).glob("LOAD*.parquet"))),
-            "cdc": len([p for p in cdc_dir(t).rglob("*.parquet") if not p.name.startswith(".")])}
+            "cdc": len(cdc_files(t))}
         for t in config.registry().table_names
     }
     result: dict[str, Any] = {

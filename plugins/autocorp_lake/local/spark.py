@@ -9,13 +9,17 @@ query engine) talks to the same database, and PostgreSQL transactions make it sa
 processes, unlike the default Derby folder. DataNucleus creates the metastore schema on first use;
 `build_session` serialises that first use across processes with a PostgreSQL advisory lock.
 
-Jars come from Maven Central through `spark.jars.packages` into the Ivy cache (nothing vendored).
-The PostgreSQL JDBC driver is also put on the driver classpath once it is in the Ivy cache, so the
-metastore client finds it whichever class loader DataNucleus asks.
+Jars come from Maven Central, resolved by Spark's own Ivy (`spark.jars.packages`) into a
+project-local cache (`.cache/ivy`, or AUTOCORP_IVY_DIR) by `fetch_jars`, in a JVM of its own that
+runs before any other: `make venv` calls it, and every Spark start calls it again (a no-op once the
+jars are there). Spark then starts with `spark.jars` naming the cached files, so the PostgreSQL JDBC
+driver is on the driver classpath from the first start (the metastore client needs it there), and no
+start resolves or prints anything. Nothing is vendored into the repo.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -31,22 +35,87 @@ PACKAGES = (HUDI_BUNDLE, POSTGRES_JDBC)
 METASTORE_LOCK_ID = 4242_0004  # pg_advisory_lock key guarding the first metastore use
 
 
+class JarsError(RuntimeError):
+    """The Maven artifacts could not be fetched; the message says what to do."""
+
+
 def ivy_dir() -> Path:
-    return Path(os.environ.get("AUTOCORP_IVY_DIR", Path.home() / ".ivy2"))
+    """Spark's Ivy cache for this project (not ~/.ivy2: a clone brings its own jars)."""
+    return Path(os.environ.get("AUTOCORP_IVY_DIR", config.repo_root() / ".cache" / "ivy"))
 
 
-def _ivy_jar(coordinate: str) -> Path:
+def _jar_name(coordinate: str) -> str:
     group, artifact, version = coordinate.split(":")
-    return ivy_dir() / "jars" / f"{group}_{artifact}-{version}.jar"
+    return f"{group}_{artifact}-{version}.jar"
 
 
-def driver_classpath(with_hudi: bool = False) -> list[str]:
-    """Jars that must be on the driver's own classpath: the JDBC driver, once it is cached, and
-    with_hudi the Hudi bundle (the Thrift Server's sessions load Hudi's catalog from there)."""
-    jar = _ivy_jar(POSTGRES_JDBC)
-    classpath = [str(jar)] if jar.is_file() else []
+def _jars_manifest() -> Path:
+    return ivy_dir() / "autocorp-jars.txt"
+
+
+def cached_jars() -> list[Path] | None:
+    """The resolved jars (the packages and their dependencies), or None if any is missing."""
+    manifest = _jars_manifest()
+    if not manifest.is_file():
+        return None
+    lines = manifest.read_text().split("\n")
+    if lines[0] != ",".join(PACKAGES):
+        return None  # the packages changed since the cache was filled
+    jars = [Path(line) for line in lines[1:] if line]
+    return jars if jars and all(jar.is_file() for jar in jars) else None
+
+
+def fetch_jars(log=None) -> list[Path]:
+    """Resolve PACKAGES into the project's Ivy cache with Spark's Ivy, in a child JVM; idempotent.
+
+    A child JVM because the driver classpath is fixed when a JVM starts: a session that resolved
+    its own packages would start without the JDBC driver its metastore client needs."""
+    jars = cached_jars()
+    if jars is not None:
+        return jars
+    import subprocess
+
+    ivy = ivy_dir()
+    ivy.mkdir(parents=True, exist_ok=True)
+    log_path = ivy / "fetch.log"
+    if log:
+        log(f"fetching Spark jars from Maven Central into {ivy} (once): {', '.join(PACKAGES)}")
+    resolve = (
+        "from pyspark.sql import SparkSession\n"
+        "SparkSession.builder.master('local[1]').appName('autocorp-fetch-jars')"
+        f".config('spark.jars.packages', {','.join(PACKAGES)!r})"
+        f".config('spark.jars.ivy', {str(ivy)!r})"
+        ".config('spark.ui.enabled', 'false')"
+        f".config('spark.driver.host', {LOOPBACK!r}).config('spark.driver.bindAddress', {LOOPBACK!r})"
+        ".getOrCreate().stop()\n"
+    )
+    env = dict(os.environ, SPARK_LOCAL_IP=LOOPBACK, PYSPARK_PYTHON=sys.executable)
+    with open(log_path, "w") as out:
+        done = subprocess.run([sys.executable, "-c", resolve], stdout=out, stderr=subprocess.STDOUT, env=env)
+    wanted = {_jar_name(c) for c in PACKAGES}
+    jars = sorted((ivy / "jars").glob("*.jar")) if (ivy / "jars").is_dir() else []
+    if done.returncode != 0 or not wanted <= {jar.name for jar in jars}:
+        raise JarsError(
+            f"could not fetch the Spark jars {', '.join(PACKAGES)} from Maven Central into {ivy} "
+            f"(see {log_path}); check that Maven Central is reachable, then run `make venv` again"
+        )
+    tmp = _jars_manifest().with_suffix(".tmp")
+    tmp.write_text("\n".join([",".join(PACKAGES), *map(str, jars)]) + "\n")
+    tmp.replace(_jars_manifest())
+    return jars
+
+
+def _jar(jars: list[Path], coordinate: str) -> str:
+    return str(next(jar for jar in jars if jar.name == _jar_name(coordinate)))
+
+
+def driver_classpath(jars: list[Path], with_hudi: bool = False) -> list[str]:
+    """Jars that must be on the driver's own classpath: the JDBC driver (the metastore client
+    loads it through the system class loader) and, with_hudi, the Hudi bundle (the Thrift Server's
+    sessions load Hudi's catalog from there)."""
+    classpath = [_jar(jars, POSTGRES_JDBC)]
     if with_hudi:
-        classpath.append(str(_ivy_jar(HUDI_BUNDLE)))
+        classpath.append(_jar(jars, HUDI_BUNDLE))
     return classpath
 
 
@@ -57,11 +126,12 @@ def warehouse_dir() -> str:
 def spark_conf(app_name: str = "autocorp-lake", hudi_on_driver_classpath: bool = False) -> dict[str, str]:
     """Every Spark setting of the local target (also used by spark-submit)."""
     pg = config.postgres()
+    jars = fetch_jars(log=lambda message: print(message, file=sys.stderr))
     conf = {
         "spark.app.name": app_name,
         "spark.master": os.environ.get("AUTOCORP_SPARK_MASTER", "local[2]"),
         "spark.driver.memory": os.environ.get("AUTOCORP_SPARK_DRIVER_MEMORY", "2g"),
-        "spark.jars.packages": ",".join(PACKAGES),
+        "spark.jars": ",".join(map(str, jars)),
         "spark.sql.shuffle.partitions": os.environ.get("AUTOCORP_SPARK_SHUFFLE_PARTITIONS", "4"),
         "spark.default.parallelism": "4",
         "spark.ui.enabled": "false",
@@ -101,9 +171,7 @@ def spark_conf(app_name: str = "autocorp-lake", hudi_on_driver_classpath: bool =
     }
     if pg.password:
         conf["spark.hadoop.javax.jdo.option.ConnectionPassword"] = pg.password
-    classpath = driver_classpath(with_hudi=hudi_on_driver_classpath)
-    if classpath:
-        conf["spark.driver.extraClassPath"] = os.pathsep.join(classpath)
+    conf["spark.driver.extraClassPath"] = os.pathsep.join(driver_classpath(jars, hudi_on_driver_classpath))
     return conf
 
 
@@ -134,7 +202,8 @@ def build_session(app_name: str = "autocorp-lake"):
         builder = builder.config(key, value)
     lock = _metastore_lock()
     try:
-        spark = builder.enableHiveSupport().getOrCreate()
+        with _jvm_output_to_log():
+            spark = builder.enableHiveSupport().getOrCreate()
         spark.sparkContext.setLogLevel(os.environ.get("AUTOCORP_SPARK_LOG_LEVEL", "WARN"))
         ensure_databases(spark)
     finally:
@@ -144,6 +213,31 @@ def build_session(app_name: str = "autocorp-lake"):
             finally:
                 lock.close()
     return spark
+
+
+@contextlib.contextmanager
+def _jvm_output_to_log():
+    """With AUTOCORP_SPARK_LOG_FILE set (the CLI sets it unless --verbose), the JVM started here
+    writes its stdout and stderr (log4j, Hudi, Ivy) to that file: it inherits the file
+    descriptors 1 and 2 that are pointed at the file while it starts."""
+    path = os.environ.get("AUTOCORP_SPARK_LOG_FILE")
+    if not path:
+        yield
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(path, "ab") as log_file:
+        os.dup2(log_file.fileno(), 1)
+        os.dup2(log_file.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved:
+            os.close(fd)
 
 
 def ensure_databases(spark) -> None:
@@ -176,12 +270,10 @@ def spark_submit_command(
         spark_submit_path(),
         "--master", conf.pop("spark.master"),
         "--driver-memory", conf.pop("spark.driver.memory"),
-        "--packages", conf.pop("spark.jars.packages"),
+        "--jars", conf.pop("spark.jars"),
         "--name", conf.pop("spark.app.name"),
     ]
-    classpath = conf.pop("spark.driver.extraClassPath", None)
-    if classpath:
-        command += ["--driver-class-path", classpath]
+    command += ["--driver-class-path", conf.pop("spark.driver.extraClassPath")]
     compat = script_path.parent / "glue_compat.py"
     if compat.is_file() and compat != script_path:
         command += ["--py-files", str(compat)]

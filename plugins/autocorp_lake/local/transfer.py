@@ -1,8 +1,11 @@
 """The local DataSync: copy new and changed export files into the lake's raw/csv zone.
 
-Source: `config.export_dir()` (the on-premises share). Destination, as the DataSync task writes it
-to S3: `raw/csv/<feed>/<file>` for each registry feed (`include/tables.yaml`, matched by file
-name) and `raw/csv/manifest/data_validation_manifest.json` for the generator's manifest.
+Source: `config.export_dir()` (the on-premises share). Destination, exactly as the DataSync task
+of infra/ writes it to S3: the share as it is, under `raw/csv/` (DataSync cannot rename or sort
+files into folders): `raw/csv/<path in the share>`, e.g. `raw/csv/customers.csv` and
+`raw/csv/data_validation_manifest.json`. Only what the task's include filter
+(`*.csv|/data_validation_manifest.json`, infra/modules/datasync) selects is copied; other files
+are reported as ignored. clean_feed reads each feed's file where this puts it.
 
 Each run (an "execution", like a DataSync task execution):
 - compares every source file with the record of the previous transfers (size + sha256, and the
@@ -13,8 +16,8 @@ Each run (an "execution", like a DataSync task execution):
   so a half file is never visible;
 - writes a task report `logs/transfer/<execution_id>.json` (files transferred / skipped /
   verified / failed, bytes, and per file: destination, size, sha256, attempts, status).
-Files that match no feed are reported as ignored. If any file fails, the report is still written
-and `TransferError` is raised naming the file and the report.
+If any file fails, the report is still written and `TransferError` is raised naming the file and
+the report.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from autocorp_lake.local.services import ServiceError
 
 MANIFEST_FILE = "data_validation_manifest.json"
 MANIFEST_FEED = "manifest"
+# the DataSync task's include filter (infra/modules/datasync/main.tf): *.csv anywhere, the manifest at the root
+INCLUDE_FILTER = f"*.csv|/{MANIFEST_FILE}"
 TMP_SUFFIX = ".inprogress"
 CHUNK = 4 * 1024 * 1024
 
@@ -92,6 +97,19 @@ def _feed_of(name: str) -> str | None:
     return None
 
 
+def included(relative: str) -> bool:
+    """Whether DataSync's SIMPLE_PATTERN include filter selects this path of the share."""
+    import fnmatch
+
+    for pattern in INCLUDE_FILTER.split("|"):
+        if pattern.startswith("/"):
+            if "/" + relative == pattern:
+                return True
+        elif fnmatch.fnmatchcase(relative.rsplit("/", 1)[-1], pattern):
+            return True
+    return False
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -124,14 +142,17 @@ def transfer(source_dir: str | Path | None = None, log: Callable = print) -> dic
     entries: list[dict] = []
     totals = {"transferred": 0, "skipped": 0, "verified": 0, "failed": 0, "ignored": 0,
               "bytes_transferred": 0, "bytes_scanned": 0}
-    for path in sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith(".")):
-        feed = _feed_of(path.name)
-        if feed is None:
+    shared = sorted(p for p in source.rglob("*")
+                    if p.is_file() and not any(part.startswith(".") for part in p.relative_to(source).parts))
+    for path in shared:
+        relative = path.relative_to(source).as_posix()
+        if not included(relative):
             totals["ignored"] += 1
             entries.append({"source": str(path), "status": "IGNORED",
-                            "reason": "matches no feed in include/tables.yaml"})
+                            "reason": f"outside the DataSync task's include filter {INCLUDE_FILTER}"})
             continue
-        key = f"raw/csv/{feed}/{path.name}"
+        feed = _feed_of(path.name) if "/" not in relative else None
+        key = f"raw/csv/{relative}"
         target = config.lake_root() / key
         size = path.stat().st_size
         checksum = sha256_of(path)

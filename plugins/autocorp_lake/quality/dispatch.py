@@ -1,7 +1,7 @@
 """Where the quality gate of a batch runs: in the Airflow worker, or in the quality-gate Glue job.
 
-A batch below `AUTOCORP_GATE_PANDAS_MAX_ROWS` rows (default 500,000) is validated in the task on
-pandas. A bigger one would not fit an MWAA worker (and MWAA has no Spark), so it is validated on
+Locally, a batch below `AUTOCORP_GATE_PANDAS_MAX_ROWS` rows (default 500,000) is validated in the
+task on pandas. On AWS every batch goes to the Glue job (the MWAA image has no pandas/GX). A bigger one would not fit an MWAA worker (and MWAA has no Spark), so it is validated on
 Spark by `glue_scripts/quality_gate.py`, with the same suite: on AWS the Glue job
 `autocorp-quality-gate-<env>`, locally the same script (in-process, or spark-submit). Either way
 the job writes `logs/quality/<zone>/<run_id>/result.json`, and the task reads it back, so a
@@ -24,7 +24,12 @@ CLOCK_SKEW = dt.timedelta(seconds=60)  # between the worker's clock and the Glue
 
 
 def where(batch: dict) -> str:
-    """`worker` or `glue_job`, from the staged batch's row count (no data is read)."""
+    """`worker` or `glue_job`, from the staged batch's row count (no data is read).
+
+    On AWS always `glue_job`: the MWAA image has no pandas, pyarrow or GX, so an MWAA worker
+    validates nothing itself; it starts the job and reads its result."""
+    if config.target() == "aws":
+        return "glue_job"
     _, _, zone, run_id, lake_root = gate.batch_location(batch)
     rows = gate.staged_rows(gate.staged_uri(lake_root, zone, run_id))
     if rows is None:  # no batch: the worker's gate says what is missing
@@ -58,8 +63,6 @@ def _start_and_wait(batch: dict) -> str:
 
 
 def run_in_glue_job(batch: dict) -> dict:
-    _, _, zone, run_id, lake_root = gate.batch_location(batch)
-    result_uri = gate.join(gate.results_uri(lake_root, zone, run_id), "result.json")
     started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - CLOCK_SKEW
     job_error: Exception | None = None
     job_run = None
@@ -67,6 +70,15 @@ def run_in_glue_job(batch: dict) -> dict:
         job_run = _start_and_wait(batch)
     except Exception as exc:  # a failed job run: its result.json says whether the data failed
         job_error = exc
+    return gate_verdict(batch, started, job_run, job_error)
+
+
+def gate_verdict(batch: dict, started: dt.datetime, job_run: str | None, job_error: Exception | None) -> dict:
+    """The gate's outcome from the result.json a job run wrote (not one older than `started`, naive
+    UTC): raises QualityGateFailed on a critical failure, GateError when there is no result, the
+    job's error when the data passed but the job failed; else the task's summary."""
+    _, _, zone, run_id, lake_root = gate.batch_location(batch)
+    result_uri = gate.join(gate.results_uri(lake_root, zone, run_id), "result.json")
     summary = _fresh_result(result_uri, started)
     if summary is None:
         where_logs = ("the Glue job's CloudWatch log (/aws-glue/jobs/error)" if config.target() == "aws"

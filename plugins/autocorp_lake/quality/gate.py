@@ -42,7 +42,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from autocorp_lake.quality import suites
+from autocorp_lake.quality import schema_drift, suites
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +174,19 @@ def list_keys(uri: str) -> list[str]:
     if not os.path.isdir(uri):
         return []
     return sorted(str(p) for p in Path(uri).rglob("*") if p.is_file())
+
+
+def list_children(uri: str) -> list[str]:
+    """The files directly under uri (not recursive): Hudi's timeline folder without its subfolders."""
+    if is_s3(uri):
+        bucket, prefix = _split_s3(uri.rstrip("/") + "/")
+        out = []
+        for page in _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+            out += [f"s3://{bucket}/{item['Key']}" for item in page.get("Contents", [])]
+        return sorted(out)
+    if not os.path.isdir(uri):
+        return []
+    return sorted(str(p) for p in Path(uri).iterdir() if p.is_file())
 
 
 def data_files(uri: str) -> list[str]:
@@ -599,7 +612,7 @@ def failure_message(summary: dict) -> str:
     parts.append(
         f"The batch moved to {summary['quarantine']} (validation_result.json beside it); promote did not "
         f"run and the curated table is untouched. Fix the data, then release it: "
-        f"autocorp_lake.quality.release.release({summary['zone']!r}, {summary['run_id']!r})."
+        f"autocorp-lake release {summary['zone']} {summary['run_id']}."
     )
     return "\n".join(parts)
 
@@ -725,7 +738,7 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
         if exists(join(quarantine, QUARANTINE_BATCH_DIR)):
             raise QualityGateFailed(
                 f"batch {run_id} of {zone} is in quarantine ({quarantine}); fix it and release it with "
-                f"autocorp_lake.quality.release.release({zone!r}, {run_id!r})"
+                f"autocorp-lake release {zone} {run_id}"
             )
         raise GateError(
             f"no staged batch at {staged}; run the {'clean_feed' if kind == 'feed' else 'apply_changes'} "
@@ -751,6 +764,10 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
             write_text(join(out_dir, "result.json"), json.dumps(summary, indent=2, default=str))
             return summary
 
+        drift = None
+        if kind == "table":
+            suite_data, drift = _schema_drift(suite_data, staged, lake_root, name, meta)
+            summary["schema_drift"] = drift.__dict__ if drift.new or drift.blocking else None
         previous = previous_result(lake_root, zone, run_id)
         parameters = suite_parameters(kind, previous["rows"] if previous else None, now)
         summary["parameters"] = _jsonable(parameters)
@@ -773,7 +790,7 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
         context = gx_context(results_local, docs_local)
         suite = suites.to_gx_suite(suite_data, zone)
         gx_result = validate(context, suite, data, chosen, zone, run_id, key, parameters, now)
-        rows_out = summarize(gx_result, key)
+        rows_out = summarize(gx_result, key) + (schema_drift.result_rows(drift) if drift else [])
         summary["results"] = rows_out
         summary["critical_failures"] = [r for r in rows_out if not r["success"] and r["severity"] == "critical"]
         summary["warnings"] = [
@@ -802,6 +819,8 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
             write_text(join(quarantine, "result.json"), json.dumps(summary, indent=2, default=str))
             write_text(join(out_dir, "result.json"), json.dumps(summary, indent=2, default=str))
             message = failure_message(summary)
+            if drift is not None and drift.blocking:
+                message += "\n" + schema_drift.schema_fix(name, drift)
             log.error(message)
             raise QualityGateFailed(message, summary)
         write_text(join(out_dir, "result.json"), json.dumps(summary, indent=2, default=str))
@@ -810,6 +829,20 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
         return task_summary(summary)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _schema_drift(suite_data: dict, staged: str, lake_root: str, table: str, meta: dict):
+    """(the suite that follows the batch's new columns, the Drift); see schema_drift."""
+    manifest = join(staged, "_batch.json")
+    batch_schema = json.loads(read_text(manifest)).get("schema") if exists(manifest) else None
+    if not batch_schema:
+        return suite_data, schema_drift.Drift()
+    curated = schema_drift.latest_commit_schema(lake_root, table, list_children, read_text)
+    derived = [spec["name"] for spec in suites.derived_columns(suite_data)]
+    drift = schema_drift.compare(batch_schema, curated, suite_data, derived, list(meta.get("primary_key") or []))
+    for name, kind in drift.new:
+        log.warning("%s: new column %s (%s) in the source; the gate lets it through to curated", table, name, kind)
+    return schema_drift.follow_schema(suite_data, drift, batch_schema, derived), drift
 
 
 def _default_lake_root() -> str:

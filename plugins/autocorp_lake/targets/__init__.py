@@ -8,6 +8,14 @@ from types import ModuleType
 
 from autocorp_lake import config
 
+# Concurrency caps where the cloud bills, per task across all runs of its DAG. MWAA has only
+# `default_pool` (nobody creates pools on a fresh environment), so no task names another pool:
+# Glue jobs and crawlers run at most GLUE_CONCURRENCY at a time per task, Athena queries at most
+# ATHENA_CONCURRENCY; the same on the local target. infra/ sizes each Glue job's
+# max_concurrent_runs for these caps (tests/deploy/test_pools.py).
+GLUE_CONCURRENCY = 2
+ATHENA_CONCURRENCY = 4
+
 STEP_FACTORIES = (
     "start_replication",
     "wait_full_load",
@@ -15,6 +23,7 @@ STEP_FACTORIES = (
     "wait_for_cdc_files",
     "crawl",
     "glue_job",
+    "quality_gate",
     "transfer_exports",
     "publish_metrics",
 )

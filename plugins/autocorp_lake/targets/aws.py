@@ -2,38 +2,103 @@
 
 Resource names come from `config.aws_names()` (Terraform creates the same names); ARNs known only
 after `terraform apply` come from Airflow Variables (`autocorp_dms_task_arn`,
-`autocorp_datasync_task_arn`), read by templates at run time, never at parse time.
+`autocorp_datasync_task_arn`) that Terraform writes to Secrets Manager (`airflow/variables/...`),
+read by templates at run time, never at parse time.
+
+Every AWS call goes through the operator's or sensor's own hook (`self.hook`: the connection's
+region, endpoint, SSL and botocore settings). Long waits free their worker slot: Glue jobs,
+crawlers and Athena queries defer to the triggerer, DMS and S3 waits reschedule. No task names a
+pool (MWAA has only `default_pool`); concurrency is capped per task (targets/__init__.py).
+This module imports only what the MWAA image has: Airflow, the Amazon provider and boto3.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Sequence
 
-from airflow.providers.amazon.aws.hooks.dms import DmsHook
+from airflow.providers.amazon.aws.hooks.dms import DmsHook, DmsTaskWaiterStatus
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.operators.datasync import DataSyncOperator
 from airflow.providers.amazon.aws.operators.dms import DmsStartTaskOperator
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
-from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerOperator
-from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
+from airflow.providers.amazon.aws.sensors.base_aws import AwsBaseSensor
+from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import BaseSensorOperator
 
 from autocorp_lake import config
+from autocorp_lake.targets import ATHENA_CONCURRENCY, GLUE_CONCURRENCY
 
 AWS_CONN_ID = "aws_default"
 DMS_TASK_ARN = "{{ var.value.autocorp_dms_task_arn }}"
 DATASYNC_TASK_ARN = "{{ var.value.autocorp_datasync_task_arn }}"
+# The DMS S3 target writes a table's full load and its CDC files under the same folder
+# (CdcPath only applies with PreserveTransactions, which infra/ does not set):
+#   raw/database/<schema>/<table>/LOAD00000001.parquet
+#   raw/database/<schema>/<table>/YYYY/MM/DD/<yyyymmdd-hhmmssfff>.parquet
+RAW_DATABASE = "raw/database"
+
+
+def reset_requested(context) -> bool:
+    dag_run = context.get("dag_run")
+    return bool((getattr(dag_run, "conf", None) or {}).get("reset"))
+
+
+def describe_dms_task(hook: DmsHook, arn: str) -> dict:
+    _, tasks = hook.describe_replication_tasks(
+        Filters=[{"Name": "replication-task-arn", "Values": [arn]}], WithoutSettings=True
+    )
+    if not tasks:
+        raise RuntimeError(f"DMS task {arn} not found; check the Airflow Variable autocorp_dms_task_arn "
+                           "(Terraform writes it to Secrets Manager as airflow/variables/autocorp_dms_task_arn)")
+    return tasks[0]
+
+
+def forget_database_tables(s3: S3Hook, bucket: str) -> list[str]:
+    """What a new full load supersedes, as `local.py` forgets it locally: the raw files of the old
+    snapshot, every table's checkpoint, its staged and quarantined batches and its curated table."""
+    registry = config.registry()
+    prefixes = []
+    for table in registry.table_names:
+        prefixes += [f"{RAW_DATABASE}/{registry.source_schema}/{table}/", f"staged/{table}/",
+                     f"quarantine/{table}/", f"curated/hudi/{table}/"]
+    for prefix in prefixes:
+        keys = s3.list_keys(bucket_name=bucket, prefix=prefix)
+        for start in range(0, len(keys), 1000):
+            s3.delete_objects(bucket=bucket, keys=keys[start:start + 1000])
+    checkpoints = [f"staged/_checkpoints/{t}.json" for t in registry.table_names]
+    s3.delete_objects(bucket=bucket, keys=checkpoints)
+    return prefixes
 
 
 class DmsStartOrResumeOperator(DmsStartTaskOperator):
     """Start the full-load-and-cdc task: `start-replication` the first time (status `ready`),
-    `resume-processing` after a stop; nothing when it already runs."""
+    `resume-processing` after a stop; nothing when it already runs.
+
+    With `--conf '{"reset": true}'`: stop the task, forget what the lake built from the old
+    snapshot (raw files, checkpoints, staged, quarantined and curated tables) and start it with
+    `reload-target`, a new full load; the bootstrap then rebuilds every table."""
 
     def execute(self, context) -> None:
-        task = describe_dms_task(DmsHook(aws_conn_id=self.aws_conn_id), self.replication_task_arn)
+        arn = self.replication_task_arn
+        task = describe_dms_task(self.hook, arn)
         status = task.get("Status")
-        if status in ("running", "starting"):
-            self.log.info("DMS task %s is already %s", self.replication_task_arn, status)
+        if reset_requested(context):
+            if status in ("running", "starting", "resuming"):
+                self.log.info("reset: stopping DMS task %s (%s)", arn, status)
+                self.hook.stop_replication_task(replication_task_arn=arn)
+                self.hook.wait_for_task_status(arn, DmsTaskWaiterStatus.STOPPED)
+            s3 = S3Hook(aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify,
+                        config=self.botocore_config)
+            forgotten = forget_database_tables(s3, config.aws_names().bucket)
+            self.log.info("reset: removed %s prefixes of the old snapshot", len(forgotten))
+            self.start_replication_task_type = "reload-target" if "ReplicationTaskStartDate" in task else "start-replication"
+            super().execute(context)
+            return
+        if status in ("running", "starting", "resuming"):
+            self.log.info("DMS task %s is already %s", arn, status)
             return
         started_before = "ReplicationTaskStartDate" in task or status in ("stopped", "failed")
         self.start_replication_task_type = "resume-processing" if started_before else "start-replication"
@@ -41,30 +106,21 @@ class DmsStartOrResumeOperator(DmsStartTaskOperator):
         super().execute(context)
 
 
-def describe_dms_task(hook: DmsHook, arn: str) -> dict:
-    _, tasks = hook.describe_replication_tasks(
-        Filters=[{"Name": "replication-task-arn", "Values": [arn]}]
-    )
-    if not tasks:
-        raise RuntimeError(f"DMS task {arn} not found; check the Airflow Variable autocorp_dms_task_arn")
-    return tasks[0]
-
-
-class DmsFullLoadSensor(BaseSensorOperator):
+class DmsFullLoadSensor(AwsBaseSensor[DmsHook]):
     """Waits until a full-load-and-cdc task has loaded every table and is `running` (in CDC).
 
     DmsTaskCompletedSensor never succeeds for such a task: it stays `running` for ever."""
 
-    template_fields = ("replication_task_arn",)
+    aws_hook_class = DmsHook
+    template_fields: Sequence[str] = aws_template_fields("replication_task_arn")
 
-    def __init__(self, *, replication_task_arn: str, expected_tables: int, aws_conn_id: str = AWS_CONN_ID, **kwargs):
+    def __init__(self, *, replication_task_arn: str, expected_tables: int, **kwargs):
         super().__init__(**kwargs)
         self.replication_task_arn = replication_task_arn
         self.expected_tables = expected_tables
-        self.aws_conn_id = aws_conn_id
 
     def poke(self, context) -> bool:
-        task = describe_dms_task(DmsHook(aws_conn_id=self.aws_conn_id), self.replication_task_arn)
+        task = describe_dms_task(self.hook, self.replication_task_arn)
         status = task.get("Status")
         if status in ("failed", "stopped"):
             raise RuntimeError(
@@ -82,16 +138,72 @@ class DmsFullLoadSensor(BaseSensorOperator):
         return status == "running" and stats.get("FullLoadProgressPercent") == 100 and loaded >= self.expected_tables
 
 
-def _check_dms_running(replication_task_arn: str, aws_conn_id: str = AWS_CONN_ID) -> str:
-    task = describe_dms_task(DmsHook(aws_conn_id=aws_conn_id), replication_task_arn)
-    status = task.get("Status")
-    if status != "running":
-        raise RuntimeError(
-            f"DMS task {replication_task_arn} is {status!r}, not running; last error: "
-            f"{task.get('LastFailureMessage') or task.get('StopReason') or 'none reported'}. "
-            "Fix the cause, then resume it (autocorp_bootstrap resumes a stopped task)."
-        )
-    return status
+class DmsCheckRunningOperator(AwsBaseOperator[DmsHook]):
+    """Fails, naming the status and the last error, unless the DMS task is `running`."""
+
+    aws_hook_class = DmsHook
+    template_fields: Sequence[str] = aws_template_fields("replication_task_arn")
+
+    def __init__(self, *, replication_task_arn: str, **kwargs):
+        super().__init__(**kwargs)
+        self.replication_task_arn = replication_task_arn
+
+    def execute(self, context) -> str:
+        task = describe_dms_task(self.hook, self.replication_task_arn)
+        status = task.get("Status")
+        if status != "running":
+            raise RuntimeError(
+                f"DMS task {self.replication_task_arn} is {status!r}, not running; last error: "
+                f"{task.get('LastFailureMessage') or task.get('StopReason') or 'none reported'}. "
+                "Fix the cause, then resume it (autocorp_bootstrap resumes a stopped task)."
+            )
+        return status
+
+
+def is_cdc_key(key: str) -> bool:
+    """A DMS CDC file: `<table folder>/YYYY/MM/DD/<name>.parquet` (LOAD files sit in the folder)."""
+    parts = key.split("/")
+    return (len(parts) >= 4 and key.endswith(".parquet") and not parts[-1].startswith((".", "_"))
+            and all(p.isdigit() for p in parts[-4:-1]) and len(parts[-4]) == 4)
+
+
+class NewCdcFilesSensor(AwsBaseSensor[S3Hook]):
+    """True when any table has a CDC file newer than the newest one its checkpoint processed.
+
+    Per table and poke: one GET of `staged/_checkpoints/<table>.json` and one LIST with
+    `StartAfter=<newest processed CDC key>`, `MaxKeys=1`. CDC keys sort in time order
+    (YYYY/MM/DD/yyyymmdd-hhmmssfff) and before the LOAD files, so the first key after the last
+    processed one answers the question without listing the history."""
+
+    aws_hook_class = S3Hook
+    template_fields: Sequence[str] = aws_template_fields("bucket_name")
+
+    def __init__(self, *, bucket_name: str, tables: list[str], schema: str = "public", **kwargs):
+        super().__init__(**kwargs)
+        self.bucket_name = bucket_name
+        self.tables = tables
+        self.schema = schema
+
+    def last_processed(self, table: str) -> str | None:
+        key = f"staged/_checkpoints/{table}.json"
+        if not self.hook.check_for_key(key, self.bucket_name):
+            return None
+        files = json.loads(self.hook.read_key(key, self.bucket_name)).get("files") or []
+        cdc = sorted(f for f in files if is_cdc_key(f))
+        return cdc[-1] if cdc else None
+
+    def new_file(self, table: str) -> str | None:
+        prefix = f"{RAW_DATABASE}/{self.schema}/{table}/"
+        after = self.last_processed(table) or prefix
+        page = self.hook.conn.list_objects_v2(Bucket=self.bucket_name, Prefix=prefix, StartAfter=after, MaxKeys=1)
+        keys = [item["Key"] for item in page.get("Contents", [])]
+        return keys[0] if keys and is_cdc_key(keys[0]) else None
+
+    def poke(self, context) -> bool:
+        found = {t: self.new_file(t) for t in self.tables}
+        new = {t: k for t, k in found.items() if k}
+        self.log.info("new CDC files: %s", new or "none")
+        return bool(new)
 
 
 def start_replication(task_id: str, **kwargs) -> DmsStartTaskOperator:
@@ -100,7 +212,7 @@ def start_replication(task_id: str, **kwargs) -> DmsStartTaskOperator:
     )
 
 
-def wait_full_load(task_id: str, **kwargs) -> BaseSensorOperator:
+def wait_full_load(task_id: str, **kwargs) -> AwsBaseSensor:
     return DmsFullLoadSensor(
         task_id=task_id,
         replication_task_arn=DMS_TASK_ARN,
@@ -108,27 +220,24 @@ def wait_full_load(task_id: str, **kwargs) -> BaseSensorOperator:
         mode="reschedule",
         poke_interval=60,
         timeout=6 * 3600,
+        aws_conn_id=AWS_CONN_ID,
         **kwargs,
     )
 
 
-def check_replication(task_id: str, **kwargs) -> PythonOperator:
-    return PythonOperator(
-        task_id=task_id,
-        python_callable=_check_dms_running,
-        op_kwargs={"replication_task_arn": DMS_TASK_ARN},
-        **kwargs,
-    )
+def check_replication(task_id: str, **kwargs) -> AwsBaseOperator:
+    return DmsCheckRunningOperator(task_id=task_id, replication_task_arn=DMS_TASK_ARN,
+                                   aws_conn_id=AWS_CONN_ID, **kwargs)
 
 
-def wait_for_cdc_files(task_id: str, **kwargs) -> S3KeySensor:
-    """New CDC files of the run's day; no change in an interval skips the run's downstream."""
-    return S3KeySensor(
+def wait_for_cdc_files(task_id: str, **kwargs) -> AwsBaseSensor:
+    """CDC files newer than the last processed ones; none in the interval skips the run's downstream."""
+    registry = config.registry()
+    return NewCdcFilesSensor(
         task_id=task_id,
         bucket_name=config.aws_names().bucket,
-        # a run triggered without a logical date has no data interval: its run_after is the day
-        bucket_key="raw/database/cdc/public/*/{{ (data_interval_end or dag_run.run_after).strftime('%Y/%m/%d') }}/*.parquet",
-        wildcard_match=True,
+        tables=registry.table_names,
+        schema=registry.source_schema,
         mode="reschedule",
         poke_interval=60,
         timeout=9 * 60,
@@ -138,26 +247,101 @@ def wait_for_cdc_files(task_id: str, **kwargs) -> S3KeySensor:
     )
 
 
-def crawl(task_id: str, crawler: str, **kwargs) -> GlueCrawlerOperator:
-    return GlueCrawlerOperator(
+def crawl(task_id: str, crawler: str, **kwargs) -> GlueCrawlerRunOperator:
+    return GlueCrawlerRunOperator(
         task_id=task_id,
-        config={"Name": config.aws_names().crawlers[crawler]},
-        pool=config.aws_names().glue_pool,
+        crawler_name=config.aws_names().crawlers[crawler],
+        deferrable=True,
+        poll_interval=30,
+        fail_on_already_running=False,
+        max_active_tis_per_dag=1,
         aws_conn_id=AWS_CONN_ID,
         **kwargs,
     )
 
 
 def glue_job(task_id: str, job: str, script_args: Any, **kwargs) -> GlueJobOperator:
-    """A Glue 5.0 job of glue_scripts/ (created by Terraform); `script_args` may be an XComArg."""
+    """A Glue 5.0 job of glue_scripts/ (created by Terraform); `script_args` may be an XComArg.
+    Returns the job run id; what the job did is in the lake (promote: logs/runs/<run>/promote/)."""
     return GlueJobOperator(
         task_id=task_id,
         job_name=config.aws_names().glue_jobs[job],
         script_args=script_args,
         wait_for_completion=True,
-        pool=config.aws_names().glue_pool,
+        deferrable=True,
+        job_poll_interval=30,
+        max_active_tis_per_dag=GLUE_CONCURRENCY,
         aws_conn_id=AWS_CONN_ID,
         **kwargs,
+    )
+
+
+class QualityGateJobOperator(GlueJobOperator):
+    """The quality_gate task on AWS: the Glue job `autocorp-quality-gate-<env>` validates the batch
+    (MWAA has no pandas/GX) while the task is deferred to the triggerer; then the result.json the
+    job wrote decides, as `dispatch.gate_verdict` does locally: a critical failure fails the task
+    (no retry) with the expectations, counts and sample keys, and promote does not run."""
+
+    def __init__(self, *, batch: Any, **kwargs):
+        kwargs.setdefault("retries", 0)  # a data failure is not transient
+        super().__init__(job_name=config.aws_names().glue_jobs["quality_gate"], script_args=batch,
+                         wait_for_completion=True, **kwargs)
+
+    def execute(self, context):
+        try:
+            job_run = super().execute(context)
+        except Exception as exc:  # the job failed: its result.json says whether the data did
+            return self.verdict(self._job_run_id, exc)
+        return self.verdict(job_run, None)
+
+    def execute_complete(self, context, event=None):
+        job_run = (event or {}).get("run_id") or context["ti"].xcom_pull(key="glue_job_run_id",
+                                                                           task_ids=context["ti"].task_id)
+        try:
+            job_run = super().execute_complete(context, event)
+        except Exception as exc:
+            return self.verdict(job_run, exc)
+        return self.verdict(job_run, None)
+
+    def started(self, job_run: str | None):
+        import datetime as dt
+
+        from autocorp_lake.quality import dispatch
+
+        started = None
+        if job_run:
+            started = self.hook.conn.get_job_run(JobName=self.job_name, RunId=job_run)["JobRun"].get("StartedOn")
+        started = started or dt.datetime.now(dt.timezone.utc)
+        if started.tzinfo is not None:
+            started = started.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return started - dispatch.CLOCK_SKEW
+
+    def verdict(self, job_run: str | None, error: Exception | None) -> dict:
+        from autocorp_lake import metrics
+        from autocorp_lake.pipelines import curated_table
+        from autocorp_lake.quality import dispatch
+
+        batch = dict(self.script_args)
+        table = curated_table(batch)
+        try:
+            result = dispatch.gate_verdict(batch, self.started(job_run), job_run, error)
+        except Exception:
+            metrics.record_gate_result(table, batch["--run_id"], passed=False)
+            raise
+        warnings = result.get("warnings", [])
+        metrics.record_gate_result(table, batch["--run_id"], passed=True,
+                                   warnings=len(warnings) if isinstance(warnings, list) else int(warnings or 0))
+        return result
+
+
+def quality_gate(task_id: str, batch: Any) -> GlueJobOperator:
+    return QualityGateJobOperator(
+        task_id=task_id,
+        batch=batch,
+        deferrable=True,
+        job_poll_interval=30,
+        max_active_tis_per_dag=GLUE_CONCURRENCY,
+        aws_conn_id=AWS_CONN_ID,
     )
 
 
@@ -188,7 +372,8 @@ def athena_sql(task_id: str, files: list[str], **kwargs):
         database="autocorp_analytics",
         workgroup=names.athena_workgroup,
         output_location=f"s3://{names.bucket}/athena-results/",
-        pool=names.athena_pool,
+        max_active_tis_per_dag=ATHENA_CONCURRENCY,
+        deferrable=True,
         aws_conn_id=AWS_CONN_ID,
         sleep_time=10,
         **kwargs,

@@ -9,6 +9,7 @@ from typing import Any
 from airflow.providers.standard.operators.python import PythonOperator
 
 from autocorp_lake import config
+from autocorp_lake.targets import ATHENA_CONCURRENCY, GLUE_CONCURRENCY
 
 GLUE_SCRIPTS = {
     "apply_changes": "apply_changes.py",
@@ -44,6 +45,20 @@ def _forget_database_tables() -> None:
         for zone in ("staged", "quarantine"):
             shutil.rmtree(root / zone / table, ignore_errors=True)
         shutil.rmtree(root / "curated" / "hudi" / table, ignore_errors=True)
+    _drop_curated_catalog_entries(config.registry().table_names)
+
+
+def _drop_curated_catalog_entries(tables: list[str]) -> None:
+    """The rebuilt tables get new catalog entries from their first promote (hms sync); an old
+    entry with another schema would make that sync fail while the Hudi files are written."""
+    from autocorp_lake.local import spark as local_spark
+
+    spark = local_spark.build_session("autocorp-reset")
+    existing = {row.tableName for row in spark.sql("show tables in autocorp_curated").collect()}
+    for table in tables:
+        for name in (table, f"{table}_ro", f"{table}_rt"):
+            if name in existing:
+                spark.sql(f"drop table autocorp_curated.{name}")
 
 
 def _verify_full_load() -> dict:
@@ -98,7 +113,15 @@ def _run_glue_script(job: str, script_args: dict) -> dict | None:
     from autocorp_lake.local import jobs
 
     # GlueJobOperator's arguments are `--name value`; the local runner adds the dashes itself.
-    return jobs.run_glue_script(GLUE_SCRIPTS[job], {k.removeprefix("--"): v for k, v in script_args.items()})
+    try:
+        return jobs.run_glue_script(GLUE_SCRIPTS[job], {k.removeprefix("--"): v for k, v in script_args.items()})
+    except Exception as exc:
+        fix = jobs.classpath_fix(exc)
+        if fix is None:
+            raise
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(fix) from exc
 
 
 def _transfer() -> dict:
@@ -126,7 +149,7 @@ def wait_for_cdc_files(task_id: str, **kwargs) -> PythonOperator:
 def crawl(task_id: str, crawler: str, **kwargs) -> PythonOperator:
     return PythonOperator(
         task_id=task_id, python_callable=_crawl, op_kwargs={"crawler": crawler},
-        pool=config.aws_names().glue_pool, **kwargs,
+        max_active_tis_per_dag=GLUE_CONCURRENCY, **kwargs,
     )
 
 
@@ -135,9 +158,16 @@ def glue_job(task_id: str, job: str, script_args: Any, **kwargs) -> PythonOperat
         task_id=task_id,
         python_callable=_run_glue_script,
         op_kwargs={"job": job, "script_args": script_args},
-        pool=config.aws_names().glue_pool,
+        max_active_tis_per_dag=GLUE_CONCURRENCY,
         **kwargs,
     )
+
+
+def quality_gate(task_id: str, batch: Any) -> PythonOperator:
+    """The gate in the task (a big batch: the gate's script on local Spark), pipelines._gate."""
+    from autocorp_lake.pipelines import quality_gate as gate_task
+
+    return gate_task(task_id, batch)
 
 
 def transfer_exports(task_id: str, **kwargs) -> PythonOperator:
@@ -158,5 +188,6 @@ def _run_query(query: str, run_id: str) -> str:
 
 def athena_sql(task_id: str, files: list[str], **kwargs):
     return PythonOperator.partial(
-        task_id=task_id, python_callable=_run_query, pool=config.aws_names().athena_pool, **kwargs
+        task_id=task_id, python_callable=_run_query,
+        max_active_tis_per_dag=ATHENA_CONCURRENCY, **kwargs
     ).expand(op_kwargs=[{"query": f, "run_id": "{{ run_id }}"} for f in files])
