@@ -214,8 +214,10 @@ def run_dags(lake: Lake, *dag_ids: str, key: str | None = None) -> None:
 
 
 def failed_tasks(run: Run) -> list[str]:
+    """Tasks that did not succeed; the watcher leaf (trigger_rule one_failed) is skipped when none failed."""
     return [f"{t['task_id']}[{t.get('rendered_map_index') or t['map_index']}]={t['state']}"
-            for t in run.tasks if t["state"] != "success"]
+            for t in run.tasks
+            if t["state"] != "success" and not (t["task_id"] == "watcher" and t["state"] == "skipped")]
 
 
 @pytest.fixture(scope="module")
