@@ -143,6 +143,10 @@ def test_spark_child_lines_are_logged_at_their_own_level():
         ("26/11/29 06:50:04 ERROR Executor: Exception in task 0.0", logging.ERROR),
         ("java.lang.IllegalStateException: boom", logging.ERROR),
         ("\tat org.apache.hudi.Foo.bar(Foo.java:1)", logging.ERROR),  # continuation keeps ERROR
+        ("26/11/29 06:50:05 WARN HoodiePartitionMetadata: Error trying to save partition metadata "
+         "(this is okay, as long as at least 1 of these succeeded)", logging.WARNING),
+        ("org.apache.hudi.exception.HoodieIOException: Failed to create file", logging.WARNING),  # tolerated
+        ("\tat org.apache.hudi.common.util.RetryHelper.start(RetryHelper.java:113)", logging.WARNING),
         ("26/11/29 06:50:05 INFO ShutdownHookManager: Shutdown hook called", logging.INFO),
         ("Traceback (most recent call last):", logging.ERROR),
         ('  File "promote.py", line 3, in <module>', logging.ERROR),

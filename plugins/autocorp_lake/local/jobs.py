@@ -32,6 +32,8 @@ CHILD_LEVEL = re.compile(
 LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
           "WARNING": logging.WARNING, "ERROR": logging.ERROR, "FATAL": logging.CRITICAL,
           "CRITICAL": logging.CRITICAL}
+# the first line of a Java stack trace: "org.apache.hudi.exception.HoodieIOException: ..."
+JAVA_EXCEPTION = re.compile(r"^(?:[a-z_][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)\b")
 child_log = logging.getLogger("autocorp_lake.spark_submit")
 
 
@@ -43,15 +45,21 @@ class ChildLogLevels:
 
     def __init__(self) -> None:
         self.level = logging.INFO
+        self.in_record = False  # inside a leveled (log4j / logging) record and its continuation
 
     def __call__(self, line: str) -> int:
         match = CHILD_LEVEL.match(line)
+        continuation = line[:1].isspace() or line.startswith(("Caused by", "..."))
         if match:
-            self.level = LEVELS[match.group(1)]
-        elif line.startswith("Traceback (most recent call last)") or ERROR_LINE.match(line):
-            self.level = logging.ERROR
-        elif not (line[:1].isspace() or line.startswith(("Caused by", "..."))):
-            self.level = logging.INFO
+            self.level, self.in_record = LEVELS[match.group(1)], True
+        elif line.startswith("Traceback (most recent call last)"):
+            self.level, self.in_record = logging.ERROR, False
+        elif self.in_record and (continuation or JAVA_EXCEPTION.match(line)):
+            pass  # e.g. Hudi's WARN "... (this is okay ...)" followed by the exception it tolerated
+        elif ERROR_LINE.match(line):
+            self.level, self.in_record = logging.ERROR, False
+        elif not continuation:
+            self.level, self.in_record = logging.INFO, False
         return self.level
 
 
