@@ -18,4 +18,8 @@ RUN pip install --no-cache-dir -c /tmp/requirements-lock.txt \
         "apache-airflow-providers-postgres==7.1.1" \
         "great-expectations==1.24.1" \
         "pyspark==3.5.4" \
-        pandas pyarrow "psycopg[binary]" sqlglot duckdb rich tenacity PyYAML
+        pandas pyarrow "psycopg[binary]" sqlglot duckdb rich tenacity PyYAML matplotlib
+# the `autocorp-lake` command (seed, reconcile, ...); the code itself is the mounted ./plugins
+COPY --chown=airflow:0 pyproject.toml /opt/autocorp-lake/pyproject.toml
+COPY --chown=airflow:0 plugins /opt/autocorp-lake/plugins
+RUN pip install --no-cache-dir --no-deps /opt/autocorp-lake

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 from pathlib import Path
 
 from autocorp_lake import config
@@ -18,10 +19,39 @@ CHARTS = {
 }
 
 
+# The date a report is kept under: the run's `report_date` param when given, else its logical date,
+# else the time the run was due (`run_after`, which Airflow 3 sets on every run: a run triggered by
+# REST or the CLI without a logical date has none, and `ds` is then undefined).
+REPORT_DATE = "{{ params.report_date or (dag_run.logical_date or dag_run.run_after) | ds }}"
+
+
+# `autocorp_curated.<table>` / `autocorp_analytics.<view>` in a SQL file
+REFERENCE = re.compile(r"\bautocorp_(curated|analytics)\.([A-Za-z_0-9]+)")
+
+
+def _sql_paths(layer: str) -> list[Path]:
+    return sorted((config.include_dir() / "sql" / "athena" / layer).glob("*.sql"))
+
+
+def _reads_only(path: Path, tables: set[str], views: set[str]) -> bool:
+    """Whether every curated table and analytics view the file reads is in the lake."""
+    for database, name in REFERENCE.findall(path.read_text(encoding="utf-8")):
+        if database == "curated" and re.sub(r"_(rt|ro)$", "", name) not in tables:
+            return False
+        if database == "analytics" and name != path.stem and name not in views:
+            return False
+    return True
+
+
 def sql_files(layer: str) -> list[str]:
-    """Template paths (relative to include/sql) of one layer: ddl, views or analytics."""
-    folder = config.include_dir() / "sql" / "athena" / layer
-    return [f"athena/{layer}/{p.name}" for p in sorted(folder.glob("*.sql"))]
+    """Template paths (relative to include/sql) of one layer: ddl, views or analytics.
+
+    Only files that read tables of the registry: with a registry reduced by AUTOCORP_TABLES /
+    AUTOCORP_FEEDS, the views and queries over tables it leaves out are left out too."""
+    registry = config.registry()
+    tables = set(registry.table_names) | {feed.curated_table for feed in registry.feeds}
+    views = {p.stem for p in _sql_paths("views") if _reads_only(p, tables, set())}
+    return [f"athena/{layer}/{p.name}" for p in _sql_paths(layer) if _reads_only(p, tables, views)]
 
 
 def query_name(template_path: str) -> str:

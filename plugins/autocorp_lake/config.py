@@ -254,8 +254,35 @@ def _load_registry(path: str) -> Registry:
         return _parse_registry(yaml.safe_load(handle))
 
 
+def _selected(kind: str, variable: str, names: list[str]) -> list[str] | None:
+    """The names listed in `variable` (comma-separated), checked against the registry; None: all."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return None
+    chosen = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in names]
+    if unknown:
+        raise ConfigError(
+            f"{variable}={value!r}: unknown {kind} {', '.join(unknown)}; the registry "
+            f"(include/tables.yaml) has: {', '.join(names)}"
+        )
+    return chosen
+
+
 def registry() -> Registry:
-    return _load_registry(str(include_dir() / "tables.yaml"))
+    """The registry of include/tables.yaml, or the part of it that AUTOCORP_TABLES and
+    AUTOCORP_FEEDS select (comma-separated names, e.g. for a quick run under a real scheduler:
+    every DAG then maps over those only). Unset or empty: every table, every feed."""
+    full = _load_registry(str(include_dir() / "tables.yaml"))
+    tables = _selected("table", "AUTOCORP_TABLES", full.table_names)
+    feeds = _selected("feed", "AUTOCORP_FEEDS", full.feed_names)
+    if tables is None and feeds is None:
+        return full
+    return Registry(
+        full.source_schema,
+        tuple(t for t in full.tables if tables is None or t.name in tables),
+        tuple(f for f in full.feeds if feeds is None or f.name in feeds),
+    )
 
 
 @dataclass(frozen=True)

@@ -18,18 +18,26 @@ START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
 
 def on_failure(context) -> None:
-    """One failure callback for every task: a clear log line that names the DAG run and task.
+    """One failure callback for every task: a clear log line that names the DAG run, the task and
+    the cause, as the last line of the task's log.
 
-    Alerting itself runs on CloudWatch alarms (AWS) and `autocorp-lake status` (local)."""
+    Airflow runs failure callbacks inside the collapsed "Post Execute" group of the log view; the
+    group is closed first so the cause shows without expanding anything. Alerting itself runs on
+    CloudWatch alarms (AWS) and `autocorp-lake status` (local)."""
     ti = context.get("task_instance") or context.get("ti")
     exc = context.get("exception")
+    text = str(exc).strip() if exc is not None else ""
+    lines = text.splitlines()
+    # a long message (a failed job's log tail): its first lines and its last one
+    cause = text if len(lines) <= 8 else "\n".join(lines[:6] + ["...", lines[-1]])
+    log.info("::endgroup::")
     log.error(
         "AutoCorp Lake task failed: dag=%s task=%s run=%s map_index=%s error=%s",
         getattr(ti, "dag_id", "?"),
         getattr(ti, "task_id", "?"),
         context.get("run_id"),
         getattr(ti, "map_index", -1),
-        exc,
+        cause,
     )
 
 
@@ -81,3 +89,22 @@ def table_names() -> list[str]:
 
 def feed_names() -> list[str]:
     return config.registry().feed_names
+
+
+def curated_asset():
+    """The curated zone as an Airflow Asset: every promote (a Hudi commit) updates it, and
+    `autocorp_analytics` runs when it changes as well as daily, so a report is never older than
+    its data. The URI is where the tables live (s3:// on AWS, file:// locally)."""
+    from airflow.sdk import Asset
+
+    location = config.lake_uri("curated/hudi")
+    uri = location if location.startswith("s3://") else "file://" + location
+    return Asset(name="autocorp_curated", uri=uri, group="autocorp_lake")
+
+
+def analytics_schedule():
+    """Daily, and whenever the curated tables changed (a promote succeeded) since the last run."""
+    from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
+
+    return AssetOrTimeSchedule(timetable=CronTriggerTimetable("@daily", timezone="UTC"),
+                               assets=[curated_asset()])

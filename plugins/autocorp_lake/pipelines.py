@@ -14,6 +14,7 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import chain, task, task_group
 
 from autocorp_lake import config
+from autocorp_lake.dag_support import curated_asset
 
 
 def safe_run_id(run_id: str) -> str:
@@ -40,7 +41,24 @@ def script_args(kind: str, name: str, run_id: str) -> dict[str, str]:
     }
 
 
-@task(task_id="prepare_batch", retries=0)
+# Mapped tasks are labelled by their table or feed in the grid and in the logs' titles (not 0..n):
+# prepare_batch by its own argument, every later task by the batch prepare_batch returned (an XCom
+# every target's operator has, whatever its own fields are called).
+NAME_OF_PREPARE_BATCH = "{{ task.op_kwargs['name'] }}"
+
+
+def name_of_batch(group_id: str) -> str:
+    return ("{{ ti.xcom_pull(task_ids='%s.prepare_batch', map_indexes=ti.map_index)['--name'] }}"
+            % group_id)
+
+
+def labelled(operator, kind: str):
+    """The operator (of either target) labelled by the table / feed of its mapped index."""
+    operator.map_index_template = name_of_batch(f"{kind}_pipeline")
+    return operator
+
+
+@task(task_id="prepare_batch", retries=0, map_index_template=NAME_OF_PREPARE_BATCH)
 def prepare_batch(kind: str, name: str, run_id: str | None = None) -> dict[str, str]:
     return script_args(kind, name, run_id or "manual")
 
@@ -87,9 +105,10 @@ def _pipeline(steps: ModuleType, kind: str, transform_job: str):
         batch = prepare_batch(kind=kind, name=name, run_id="{{ run_id }}")
         chain(
             batch,
-            steps.glue_job(task_id=transform_job, job=transform_job, script_args=batch),
-            steps.quality_gate("quality_gate", batch),
-            steps.glue_job(task_id="promote", job="promote", script_args=batch),
+            labelled(steps.glue_job(task_id=transform_job, job=transform_job, script_args=batch), kind),
+            labelled(steps.quality_gate("quality_gate", batch), kind),
+            labelled(steps.glue_job(task_id="promote", job="promote", script_args=batch,
+                                    outlets=[curated_asset()]), kind),
         )
 
     return chain_for

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import importlib
+import logging
 import os
 import re
 import subprocess
@@ -22,8 +23,48 @@ from autocorp_lake import config
 ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Failed)\b.*?: ")
 
 
+# A spark-submit child's own lines carry their level: log4j's "yy/MM/dd HH:mm:ss LEVEL Class: ..."
+# and the scripts' Python logging "yyyy-mm-dd HH:MM:SS,mmm LEVEL ...".
+CHILD_LEVEL = re.compile(
+    r"^(?:\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:[,.]\d+)?)"
+    r" (TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL) "
+)
+LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
+          "WARNING": logging.WARNING, "ERROR": logging.ERROR, "FATAL": logging.CRITICAL,
+          "CRITICAL": logging.CRITICAL}
+# the first line of a Java stack trace: "org.apache.hudi.exception.HoodieIOException: ..."
+JAVA_EXCEPTION = re.compile(r"^(?:[a-z_][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)\b")
+child_log = logging.getLogger("autocorp_lake.spark_submit")
+
+
+class ChildLogLevels:
+    """The level of each line a spark-submit child prints: its own when the line has one; a
+    continuation (stack frame, indented or `Caused by`) keeps the level of the line it continues;
+    a Python traceback is ERROR; any other line (print output) is INFO. Task logs then show a
+    successful job's lines as INFO/WARN, not the red ERROR that raw stderr gets."""
+
+    def __init__(self) -> None:
+        self.level = logging.INFO
+        self.in_record = False  # inside a leveled (log4j / logging) record and its continuation
+
+    def __call__(self, line: str) -> int:
+        match = CHILD_LEVEL.match(line)
+        continuation = line[:1].isspace() or line.startswith(("Caused by", "..."))
+        if match:
+            self.level, self.in_record = LEVELS[match.group(1)], True
+        elif line.startswith("Traceback (most recent call last)"):
+            self.level, self.in_record = logging.ERROR, False
+        elif self.in_record and (continuation or JAVA_EXCEPTION.match(line)):
+            pass  # e.g. Hudi's WARN "... (this is okay ...)" followed by the exception it tolerated
+        elif ERROR_LINE.match(line):
+            self.level, self.in_record = logging.ERROR, False
+        elif not continuation:
+            self.level, self.in_record = logging.INFO, False
+        return self.level
+
+
 class GlueScriptError(RuntimeError):
-    """A Glue script failed; the message holds the tail of its log."""
+    """A Glue script failed; the message's first line is the cause, then the tail of its log."""
 
 
 def glue_scripts_dir() -> Path:
@@ -93,7 +134,12 @@ def run_glue_script(script: str, args: dict, in_process: bool | None = None,
 
     path = script_path(script)
     command = local_spark.spark_submit_command(str(path), {k: v for k, v in args.items() if v is not None})
-    log = log or (lambda line: print(line, file=sys.stderr))
+    if log is None:
+        level_of = ChildLogLevels()
+
+        def log(line: str) -> None:
+            child_log.log(level_of(line), "%s", line)
+
     tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
     errors: list[str] = []
     process = subprocess.Popen(
@@ -115,7 +161,8 @@ def run_glue_script(script: str, args: dict, in_process: bool | None = None,
     if code != 0:
         cause = next((line for line in reversed(errors) if line), "")
         raise GlueScriptError(
-            f"Glue script {path.name} failed (exit {code}) with {to_argv(args)}"
-            + (f": {cause}" if cause else "") + "\nlast log lines:\n" + "\n".join(tail)
+            f"Glue script {path.name} failed (exit {code})" + (f": {cause}" if cause else "")
+            + f"\narguments: {to_argv(args)}\nlast log lines:\n" + "\n".join(tail)
+            + (f"\ncause: {cause}" if cause else f"\nGlue script {path.name} failed (exit {code})")
         )
     return None

@@ -1,0 +1,195 @@
+"""What a run under a real scheduler needs from the DAGs' templates: no template assumes a logical
+date (REST and CLI triggers in Airflow 3 have none), mapped tasks are labelled by their table or
+feed, and a reduced registry (AUTOCORP_TABLES / AUTOCORP_FEEDS) reduces every DAG consistently."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+import pendulum
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RUN_AFTER = pendulum.datetime(2026, 11, 29, 6, 50, tz="UTC")
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+    assert bag.import_errors == {}
+    return bag
+
+
+def _render(dag, template: str, **context) -> str:
+    return dag.get_template_env().from_string(template).render(**context)
+
+
+def _dag_run(logical_date=None):
+    return SimpleNamespace(logical_date=logical_date, run_after=RUN_AFTER)
+
+
+@pytest.mark.parametrize("logical_date, param, expected", [
+    (None, None, "2026-11-29"),  # REST / CLI trigger without a logical date
+    (pendulum.datetime(2026, 11, 28, tz="UTC"), None, "2026-11-28"),  # scheduled or dated run
+    (None, "2026-01-31", "2026-01-31"),  # the report_date param wins
+])
+def test_analytics_report_date_with_or_without_logical_date(dagbag, logical_date, param, expected):
+    dag = dagbag.dags["autocorp_analytics"]
+    assert dag.params["report_date"] is None
+    for task_id in ("keep_results", "build_report"):
+        template = dag.get_task(task_id).op_kwargs["report_date"]
+        assert _render(dag, template, params={"report_date": param}, dag_run=_dag_run(logical_date)) == expected
+
+
+@pytest.mark.parametrize("target", ["local", "aws"])
+def test_no_template_needs_a_logical_date(monkeypatch, target):
+    """`ds`, `ts`, `logical_date` and the data interval are undefined in a run without a logical
+    date: a template may read them only with `dag_run.run_after` as the fallback."""
+    import re
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("LAKE_TARGET", target)
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+    assert bag.import_errors == {}
+    dated = re.compile(r"\b(ds|ds_nodash|ts|ts_nodash|logical_date|data_interval_start|data_interval_end|"
+                       r"prev_ds|next_ds|execution_date)\b")
+    checked = 0
+    for dag in bag.dags.values():
+        for task in dag.tasks:
+            for name in task.template_fields:
+                for template in re.findall(r"{{.*?}}", repr(getattr(task, name, None))):
+                    checked += 1
+                    if dated.search(template.replace("dag_run.logical_date", "")) or "logical_date" in template:
+                        assert "dag_run.run_after" in template, f"{dag.dag_id}.{task.task_id}.{name}: {template}"
+    assert checked
+
+
+@pytest.mark.parametrize("dag_id, group, names", [
+    ("autocorp_bootstrap", "table_pipeline", "tables"),
+    ("autocorp_cdc", "table_pipeline", "tables"),
+    ("autocorp_files", "feed_pipeline", "feeds"),
+])
+def test_mapped_tasks_are_labelled_by_table_or_feed(dagbag, dag_id, group, names):
+    dag = dagbag.dags[dag_id]
+    grouped = [t for t in dag.tasks if t.task_id.startswith(f"{group}.")]
+    assert len(grouped) == 4
+    for task in grouped:
+        assert task.map_index_template, f"{task.task_id} has no map_index_template"
+        if task.task_id.endswith(".prepare_batch"):
+            label = _render(dag, task.map_index_template, task=SimpleNamespace(op_kwargs={"name": "sales_order"}))
+        else:
+            pulled = []
+
+            def xcom_pull(task_ids, map_indexes, pulled=pulled):
+                pulled.append((task_ids, map_indexes))
+                return {"--name": "sales_order", "--kind": "table"}
+
+            ti = SimpleNamespace(map_index=4, xcom_pull=xcom_pull)
+            label = _render(dag, task.map_index_template, ti=ti)
+            assert pulled == [(f"{group}.prepare_batch", 4)]  # the batch of the same mapped index
+        assert label == "sales_order"
+
+
+def test_reduced_registry_reduces_every_dag(monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from autocorp_lake import analytics, config
+
+    monkeypatch.setenv("AUTOCORP_TABLES", "customers,sales_order")
+    monkeypatch.setenv("AUTOCORP_FEEDS", "customers")
+    assert config.registry().table_names == ["customers", "sales_order"]
+    assert config.registry().feed_names == ["customers"]
+    # views and queries over tables left out are left out too
+    assert analytics.sql_files("views") == ["athena/views/v_customer_lifetime_value.sql"]
+    queries = analytics.sql_files("analytics")
+    assert "athena/analytics/revenue_by_month.sql" in queries
+    assert "athena/analytics/customers_by_state.sql" in queries
+    assert not any("parts" in q or "service" in q for q in queries)
+    assert len(analytics.sql_files("ddl")) == 3
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+    assert bag.import_errors == {}
+    run = bag.dags["autocorp_analytics"].get_task("run_analytics")
+    assert len(run.expand_input.value["op_kwargs"]) == len(queries)
+
+    monkeypatch.setenv("AUTOCORP_TABLES", "customers,no_such_table")
+    with pytest.raises(config.ConfigError, match="no_such_table.*the registry"):
+        config.registry()
+
+
+def test_full_registry_keeps_every_sql_file(monkeypatch):
+    from autocorp_lake import analytics
+
+    monkeypatch.delenv("AUTOCORP_TABLES", raising=False)
+    monkeypatch.delenv("AUTOCORP_FEEDS", raising=False)
+    for layer in ("ddl", "views", "analytics"):
+        on_disk = sorted((REPO / "include/sql/athena" / layer).glob("*.sql"))
+        assert analytics.sql_files(layer) == [f"athena/{layer}/{p.name}" for p in on_disk]
+
+
+def test_spark_child_lines_are_logged_at_their_own_level():
+    from autocorp_lake.local.jobs import ChildLogLevels
+
+    level_of = ChildLogLevels()
+    lines = [
+        ("26/11/29 06:50:01 INFO SparkContext: Running Spark version 3.5.4", logging.INFO),
+        ("26/11/29 06:50:02 WARN NativeCodeLoader: Unable to load native-hadoop library", logging.WARNING),
+        ("2026-11-29 06:50:03,123 INFO promote: wrote 1149 rows", logging.INFO),
+        ("{'written': True}", logging.INFO),  # a print
+        ("26/11/29 06:50:04 ERROR Executor: Exception in task 0.0", logging.ERROR),
+        ("java.lang.IllegalStateException: boom", logging.ERROR),
+        ("\tat org.apache.hudi.Foo.bar(Foo.java:1)", logging.ERROR),  # continuation keeps ERROR
+        ("26/11/29 06:50:05 WARN HoodiePartitionMetadata: Error trying to save partition metadata "
+         "(this is okay, as long as at least 1 of these succeeded)", logging.WARNING),
+        ("org.apache.hudi.exception.HoodieIOException: Failed to create file", logging.WARNING),  # tolerated
+        ("\tat org.apache.hudi.common.util.RetryHelper.start(RetryHelper.java:113)", logging.WARNING),
+        ("26/11/29 06:50:05 INFO ShutdownHookManager: Shutdown hook called", logging.INFO),
+        ("Traceback (most recent call last):", logging.ERROR),
+        ('  File "promote.py", line 3, in <module>', logging.ERROR),
+        ("ValueError: --table 'x' is not in the registry", logging.ERROR),
+    ]
+    assert [level_of(line) for line, _ in lines] == [level for _, level in lines]
+
+
+def test_failed_spark_submit_names_its_cause_last(tmp_path, monkeypatch, caplog):
+    """A failing child: its lines are logged (INFO stays INFO), and the error's last line is the cause."""
+    from autocorp_lake.local import jobs, spark
+
+    script = tmp_path / "boom.py"
+    script.write_text("print('26/11/29 06:50:01 INFO Fake: starting')\nraise ValueError('bad batch: 3 rows')\n")
+    monkeypatch.setattr(spark, "spark_submit_command", lambda path, args: ["python3", path])
+    with caplog.at_level(logging.DEBUG, logger="autocorp_lake.spark_submit"):
+        with pytest.raises(jobs.GlueScriptError) as failure:
+            jobs.run_glue_script(str(script), {"table": "customers"}, in_process=False)
+    levels = {record.getMessage(): record.levelno for record in caplog.records}
+    assert levels["26/11/29 06:50:01 INFO Fake: starting"] == logging.INFO
+    assert levels["ValueError: bad batch: 3 rows"] == logging.ERROR
+    message = str(failure.value)
+    assert message.splitlines()[0] == "Glue script boom.py failed (exit 1): ValueError: bad batch: 3 rows"
+    assert message.splitlines()[-1] == "cause: ValueError: bad batch: 3 rows"
+
+
+def test_promote_updates_the_curated_asset_that_analytics_runs_on(dagbag):
+    from airflow.sdk import AssetOrTimeSchedule
+
+    from autocorp_lake import config
+
+    curated = None
+    for dag_id in ("autocorp_bootstrap", "autocorp_cdc", "autocorp_files"):
+        dag = dagbag.dags[dag_id]
+        for task in dag.tasks:
+            names = [a.name for a in task.outlets]
+            if task.task_id.endswith(".promote"):
+                assert names == ["autocorp_curated"], task.task_id
+                curated = task.outlets[0]
+            else:
+                assert names == [], f"{dag_id}.{task.task_id} does not change the curated tables"
+    assert curated.uri == "file://" + config.lake_uri("curated/hudi")
+    schedule = dagbag.dags["autocorp_analytics"].timetable
+    assert isinstance(schedule, AssetOrTimeSchedule)
+    assert [a.name for a in schedule.asset_condition.objects] == ["autocorp_curated"]
+    assert schedule.timetable.expression == "0 0 * * *"
