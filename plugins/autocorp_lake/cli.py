@@ -7,6 +7,7 @@ Airflow) are imported only by the subcommands that need them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -297,6 +298,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
 _stopped_by: str | None = None
 
 
+def _stop_children(timeout: float = 20.0) -> None:
+    """Stop what this command started (the Spark JVM, spark-submit children): a JVM interrupted
+    while it starts would otherwise outlive us, its py4j server thread keeping it alive."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.terminate()  # the JVM's shutdown hooks stop Spark
+    _, alive = psutil.wait_procs(children, timeout=timeout)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
 def _stop_on_sigterm() -> None:
     """SIGTERM stops a command the way Ctrl-C does (KeyboardInterrupt in the main thread), so
     `run`, `replicate --follow` and the SQL endpoint stop cleanly under kill, systemd or CI."""
@@ -410,6 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
+        _stop_children()
         err_console.print(f"stopped ({_stopped_by or 'Ctrl-C'}); nothing half-written is kept: "
                           "the next run carries on where this one stopped")
         return 143 if _stopped_by == "SIGTERM" else 130

@@ -136,6 +136,12 @@ def test_sigterm_stops_a_run_and_the_next_run_carries_on(fresh_machine):
         raise AssertionError("autocorp-lake run did not stop within 60 s of SIGTERM:\n" + "".join(seen))
     assert process.returncode == 143, "".join(seen) + rest
     assert "stopped (SIGTERM)" in rest
+    # nothing it started outlives it (the Spark JVM is started with this test's jar cache)
+    import psutil
+
+    leftovers = [p for p in psutil.process_iter(["cmdline"])
+                 if env["AUTOCORP_IVY_DIR"] in " ".join(p.info["cmdline"] or [])]
+    assert leftovers == [], [" ".join(p.info["cmdline"])[:200] for p in leftovers]
 
     run = cli(env, "run", "autocorp_cdc")
     assert "autocorp_cdc: success" in run.stdout
