@@ -260,6 +260,11 @@ def crawl(task_id: str, crawler: str, **kwargs) -> GlueCrawlerRunOperator:
     )
 
 
+# how every Glue job run of a DAG waits: deferred (no worker slot held), capped like the jobs allow
+GLUE_RUN = {"deferrable": True, "job_poll_interval": 30, "max_active_tis_per_dag": GLUE_CONCURRENCY,
+            "aws_conn_id": AWS_CONN_ID}
+
+
 def glue_job(task_id: str, job: str, script_args: Any, **kwargs) -> GlueJobOperator:
     """A Glue 5.0 job of glue_scripts/ (created by Terraform); `script_args` may be an XComArg.
     Returns the job run id; what the job did is in the lake (promote: logs/runs/<run>/promote/)."""
@@ -268,10 +273,7 @@ def glue_job(task_id: str, job: str, script_args: Any, **kwargs) -> GlueJobOpera
         job_name=config.aws_names().glue_jobs[job],
         script_args=script_args,
         wait_for_completion=True,
-        deferrable=True,
-        job_poll_interval=30,
-        max_active_tis_per_dag=GLUE_CONCURRENCY,
-        aws_conn_id=AWS_CONN_ID,
+        **GLUE_RUN,
         **kwargs,
     )
 
@@ -338,10 +340,7 @@ def quality_gate(task_id: str, batch: Any) -> GlueJobOperator:
     return QualityGateJobOperator(
         task_id=task_id,
         batch=batch,
-        deferrable=True,
-        job_poll_interval=30,
-        max_active_tis_per_dag=GLUE_CONCURRENCY,
-        aws_conn_id=AWS_CONN_ID,
+        **GLUE_RUN,
     )
 
 
