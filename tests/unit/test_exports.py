@@ -14,6 +14,7 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from autocorp_lake.local import generator
@@ -213,3 +214,13 @@ def test_rate_overrides_validate_names():
     with pytest.raises(ValueError):
         generator.parse_rate_overrides(["missing_tax=2"], 1)
     assert generator.parse_rate_overrides([], 1) == generator.DEFAULT_RATES
+
+
+def test_replace_column_addresses_a_column_by_name():
+    table = pa.table({"a": [1, 2], "b": [3, 4], "c": [5, 6]})
+    replaced = generator.replace_column(table, "b", pa.array(["x", "y"]))
+    assert replaced.column_names == ["a", "b", "c"]
+    assert replaced["b"].to_pylist() == ["x", "y"]
+    assert replaced["a"].to_pylist() == [1, 2] and replaced["c"].to_pylist() == [5, 6]
+    with pytest.raises(KeyError, match="nope"):
+        generator.replace_column(table, "nope", pa.array([0, 0]))

@@ -26,7 +26,7 @@ import os
 import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -247,6 +247,7 @@ EMAIL_DOMAINS = ["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud
                  "aol.com", "proton.me", "example.com", "mail.com", "comcast.net"]
 PAYMENT_METHODS = ["Credit Card", "Debit Card", "Cash", "Check", "Financing"]
 PAYMENT_WEIGHTS = [0.45, 0.25, 0.15, 0.05, 0.10]
+ORDER_TYPES = ["Parts", "Service", "Mixed"]  # _type_code indexes this
 ORDER_STATUSES = ["Completed", "Shipped", "Processing", "Pending", "Cancelled"]
 STATUS_WEIGHTS = [0.60, 0.15, 0.10, 0.10, 0.05]
 SERVICE_LINE_STATUSES = ["Completed", "In Progress", "Scheduled", "Cancelled"]
@@ -533,7 +534,7 @@ def build_orders(profile: dict, seed: int, catalog: dict, customer_ids: np.ndarr
         "invoice_number": _join("INV-", _istr(order_ids, 8)),
         "payment_method": _pick(PAYMENT_METHODS, payment),
         "subtotal": subtotal, "tax": tax, "total_amount": total,
-        "order_type": _pick(["Parts", "Service", "Mixed"], order_type),
+        "order_type": _pick(ORDER_TYPES, order_type),
         "status": _pick(ORDER_STATUSES, status),
         "notes": pc.take(pa.array(ORDER_NOTES + [None], pa.string()), pa.array(notes_idx % (len(ORDER_NOTES) + 1))),
         "created_at": created, "updated_at": updated,
@@ -629,15 +630,52 @@ def _progress(enabled: bool, total: int, title: str) -> Iterator:
 # CSV exports with injected issues
 # --------------------------------------------------------------------------------------------
 
-def _atomic_write_csv(table: pa.Table, path: Path) -> int:
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> int:
+    """`write(temporary path)`, then rename it to `path`, so a reader never sees half a file.
+
+    Returns the size of the file written.
+    """
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        pacsv.write_csv(table, tmp, write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+        write(tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
     return path.stat().st_size
+
+
+def _write_csv(table: pa.Table, path: Path) -> int:
+    options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+    return _write_atomically(path, lambda tmp: pacsv.write_csv(table, tmp, write_options=options))
+
+
+def replace_column(table: pa.Table, name: str, values) -> pa.Table:
+    """`table` with its column `name` replaced by `values`, in the same place."""
+    index = table.schema.get_field_index(name)
+    if index < 0:
+        raise KeyError(f"no column {name!r} in {table.column_names}")
+    return table.set_column(index, name, values)
+
+
+def _text_values(table: pa.Table, name: str) -> np.ndarray:
+    """The column `name` as text, in an object array whose single values can be rewritten."""
+    return pc.cast(table[name], pa.string()).to_numpy(zero_copy_only=False).astype(object)
+
+
+def _replace_text_column(table: pa.Table, name: str, values: np.ndarray) -> pa.Table:
+    return replace_column(table, name, pa.array(values, pa.string()))
+
+
+def _complete_rates(rates: dict | None) -> dict[str, float]:
+    """The rate of every issue: the defaults when `rates` is None, else `rates` with 0 for the rest."""
+    rates = dict(DEFAULT_RATES if rates is None else rates)
+    unknown = set(rates) - set(DEFAULT_RATES)
+    if unknown:
+        raise config.ConfigError(f"unknown issue(s) {sorted(unknown)}; valid names: {', '.join(DEFAULT_RATES)}")
+    for issue in DEFAULT_RATES:
+        rates.setdefault(issue, 0.0)
+    return rates
 
 
 def _issue_counts(rates: dict, n_orders: int, n_pl: int, n_sl: int) -> dict[str, dict[str, int]]:
@@ -653,178 +691,170 @@ def _issue_counts(rates: dict, n_orders: int, n_pl: int, n_sl: int) -> dict[str,
     return counts
 
 
-def write_exports(out_dir=None, scale: str = "demo", seed: int = 42, rates: dict | None = None,
-                  progress: bool = False) -> dict:
-    """Write the four CSV exports with injected issues and the manifest; return the manifest.
-
-    Files are written under temporary names and renamed, the manifest last.
-    """
-    out = Path(out_dir) if out_dir else config.export_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    rates = dict(DEFAULT_RATES if rates is None else rates)
-    unknown = set(rates) - set(DEFAULT_RATES)
-    if unknown:
-        raise config.ConfigError(f"unknown issue(s) {sorted(unknown)}; valid names: {', '.join(DEFAULT_RATES)}")
-    for issue in DEFAULT_RATES:
-        rates.setdefault(issue, 0.0)
-    profile = _profile(scale)
-    start, end = order_window()
-
-    with _progress(progress, 7, f"exports ({scale})") as step:
-        step("catalog")
-        catalog = build_catalog(seed)
-        step("customers")
-        customers = build_customers(np.arange(1, profile["master"] + 1), seed)
-        step("orders and line items")
-        data = build_orders(profile, seed, catalog, np.arange(1, profile["master"] + 1))
-        orders, pl, sl = data["sales_order"], data["sales_order_parts"], data["sales_order_services"]
-        n = len(orders["order_id"])
-        n_pl, n_sl = len(pl["line_item_id"]), len(sl["line_item_id"])
-
-        step("injecting issues")
-        counts = _issue_counts(rates, n, n_pl, n_sl)
-        rng = _rng(seed, 99)
-        order_issue = np.full(n, -1, np.int64)  # index into _ORDER_ISSUES
-        total = orders["total_amount"]
-        perm = rng.permutation(n)
-        needed = sum(counts[i][ORDERS_FILE] for i in _ORDER_ISSUES) + counts["duplicate_order_id"][ORDERS_FILE]
-        if needed > n:
-            raise config.ConfigError(f"the rates ask for {needed} bad order rows but there are only {n} orders; lower the rates")
-        for k, issue in enumerate(_ORDER_ISSUES):
-            c = counts[issue][ORDERS_FILE]
-            if not c:
-                continue
-            free = perm[order_issue[perm] == -1]
-            if issue == "thousands_separator":
-                free = free[total[free] >= 100_000]
-            if len(free) < c:
-                raise config.ConfigError(f"{issue}: only {len(free)} eligible order rows for {c} injected values; lower its rate")
-            order_issue[free[:c]] = k
-        n_dup = counts["duplicate_order_id"][ORDERS_FILE]
+def _assign_order_issues(counts: dict, total: np.ndarray, rng: np.random.Generator
+                         ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The order rows of each issue in `_ORDER_ISSUES` (at most one issue a row) and the rows
+    to duplicate, all ascending."""
+    n = len(total)
+    n_dup = counts["duplicate_order_id"][ORDERS_FILE]
+    needed = sum(counts[i][ORDERS_FILE] for i in _ORDER_ISSUES) + n_dup
+    perm = rng.permutation(n)
+    if needed > n:
+        raise config.ConfigError(f"the rates ask for {needed} bad order rows but there are only {n} orders; lower the rates")
+    order_issue = np.full(n, -1, np.int64)  # index into _ORDER_ISSUES
+    for k, issue in enumerate(_ORDER_ISSUES):
+        count = counts[issue][ORDERS_FILE]
+        if not count:
+            continue
         free = perm[order_issue[perm] == -1]
-        dup_src = np.sort(free[len(free) - n_dup:]) if n_dup else np.zeros(0, np.int64)
+        if issue == "thousands_separator":
+            free = free[total[free] >= 100_000]
+        if len(free) < count:
+            raise config.ConfigError(f"{issue}: only {len(free)} eligible order rows for {count} injected values; lower its rate")
+        order_issue[free[:count]] = k
+    free = perm[order_issue[perm] == -1]
+    duplicated = np.sort(free[len(free) - n_dup:]) if n_dup else np.zeros(0, np.int64)
+    rows = {issue: np.flatnonzero(order_issue == k) for k, issue in enumerate(_ORDER_ISSUES)}
+    return rows, duplicated
 
-        def rows_with(issue: str) -> np.ndarray:
-            return np.flatnonzero(order_issue == _ORDER_ISSUES.index(issue))
 
-        table = to_table("sales_order", orders)
-        cust = _istr(orders["customer_id"])
-        odate = table["order_date"].combine_chunks() if isinstance(table["order_date"], pa.ChunkedArray) else table["order_date"]
-        odate = odate.to_numpy(zero_copy_only=False).astype(object)
-        total_text = _money(total).to_numpy(zero_copy_only=False).astype(object)
+WHITESPACE_PADDINGS = (" {}", "{} ", " {}  ", "\t{}")
 
-        def set_null(column: str, rows: np.ndarray) -> None:
-            nonlocal table
-            if len(rows):
-                mask = np.zeros(n, bool)
-                mask[rows] = True
-                idx = table.schema.get_field_index(column)
-                table = table.set_column(idx, column, pc.if_else(pa.array(mask), pa.scalar(None, table.schema.field(column).type), table[column]))
 
-        # customer_id: missing / whitespace
-        cust = cust.to_numpy(zero_copy_only=False).astype(object)
-        cust[rows_with("missing_customer_id")] = None
-        for j, r in enumerate(rows_with("customer_id_whitespace")):
-            cust[r] = (" " + cust[r], cust[r] + " ", " " + cust[r] + "  ", "\t" + cust[r])[j % 4]
-        # order_date
-        odate[rows_with("missing_order_date")] = None
-        for j, r in enumerate(rows_with("malformed_date")):
-            odate[r] = MALFORMED_DATES[j % 2]
-        d_start = dt.datetime.combine(start, dt.time())
-        d_end = dt.datetime.combine(end, dt.time()) + dt.timedelta(days=1)
-        after = rows_with("order_date_after_window")
-        offs = rng.integers(0, 180 * 86_400, len(after))
-        for r, off in zip(after, offs):
-            odate[r] = (d_end + dt.timedelta(seconds=int(off))).strftime("%Y-%m-%d %H:%M:%S")
-        before = rows_with("order_date_before_window")
-        offs = rng.integers(1, 365 * 86_400, len(before))
-        for r, off in zip(before, offs):
-            odate[r] = (d_start - dt.timedelta(seconds=int(off))).strftime("%Y-%m-%d %H:%M:%S")
-        # total_amount
-        for r in rows_with("thousands_separator"):
-            total_text[r] = _money_py(total[r], thousands=True)
-        for r in rows_with("currency_symbol"):
-            total_text[r] = _money_py(total[r], symbol="$")
-        for r in rows_with("negative_amount"):
-            total_text[r] = _money_py(-total[r])
-        table = table.set_column(1, "customer_id", pa.array(cust, pa.string()))
-        table = table.set_column(2, "order_date", pa.array(odate, pa.string()))
-        table = table.set_column(7, "total_amount", pa.array(total_text, pa.string()))
-        set_null("tax", rows_with("missing_tax"))
-        set_null("invoice_number", rows_with("missing_invoice_number"))
-        set_null("payment_method", rows_with("missing_payment_method"))
-        set_null("subtotal", rows_with("missing_subtotal"))
-        # duplicates: exact copies placed later in the file
-        if n_dup:
-            position = np.concatenate([np.arange(n, dtype=float),
-                                       np.minimum(dup_src + 1 + rng.integers(0, 500, n_dup), n) - 0.5 + rng.random(n_dup) * 0.4])
-            source = np.concatenate([np.arange(n), dup_src])
-            table = table.take(pa.array(source[np.argsort(position, kind="stable")]))
+def _pad_customer_ids(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """customer_id_whitespace: whitespace around the id (and the column becomes text)."""
+    ids = _text_values(table, "customer_id")
+    for j, r in enumerate(rows):
+        ids[r] = WHITESPACE_PADDINGS[j % len(WHITESPACE_PADDINGS)].format(ids[r])
+    return _replace_text_column(table, "customer_id", ids)
 
-        # zero quantities in the line items
-        line_tables = {}
-        for name, lines, fname in (("sales_order_parts", pl, PARTS_FILE), ("sales_order_services", sl, SERVICES_FILE)):
-            c = counts["zero_quantity"][fname]
-            rows = np.sort(rng.choice(len(lines["line_item_id"]), c, replace=False)) if c else np.zeros(0, np.int64)
-            lines = dict(lines)
-            qty = lines["quantity"].copy()
-            line_total = lines["line_total"].copy()
-            qty[rows] = 0
-            line_total[rows] = 0
-            lines["quantity"], lines["line_total"] = qty, line_total
-            line_tables[fname] = (to_table(name, lines), rows, lines["_order_index"])
 
-        files = {}
-        step(CUSTOMERS_FILE)
-        cust_table = to_table("customers", customers)
-        files[CUSTOMERS_FILE] = (cust_table.num_rows, _atomic_write_csv(cust_table, out / CUSTOMERS_FILE))
-        step(ORDERS_FILE)
-        files[ORDERS_FILE] = (table.num_rows, _atomic_write_csv(table, out / ORDERS_FILE))
-        step("line items")
-        for fname, (t, _, _) in line_tables.items():
-            files[fname] = (t.num_rows, _atomic_write_csv(t, out / fname))
+def _misdate_orders(table: pa.Table, rows: dict[str, np.ndarray], window: tuple[dt.date, dt.date],
+                    rng: np.random.Generator) -> pa.Table:
+    """order_date: malformed values, and dates up to 180 days after or a year before the window."""
+    dates = _text_values(table, "order_date")
+    for j, r in enumerate(rows["malformed_date"]):
+        dates[r] = MALFORMED_DATES[j % len(MALFORMED_DATES)]
+    first_day = dt.datetime.combine(window[0], dt.time())
+    day_after = dt.datetime.combine(window[1], dt.time()) + dt.timedelta(days=1)
+    after = rows["order_date_after_window"]
+    for r, offset in zip(after, rng.integers(0, 180 * 86_400, len(after))):
+        dates[r] = (day_after + dt.timedelta(seconds=int(offset))).strftime("%Y-%m-%d %H:%M:%S")
+    before = rows["order_date_before_window"]
+    for r, offset in zip(before, rng.integers(1, 365 * 86_400, len(before))):
+        dates[r] = (first_day - dt.timedelta(seconds=int(offset))).strftime("%Y-%m-%d %H:%M:%S")
+    return _replace_text_column(table, "order_date", dates)
 
-    # bookkeeping for the manifest
-    rejected_order = np.zeros(n, bool)
-    for issue in _ORDER_ISSUES:
+
+def _misformat_totals(table: pa.Table, cents: np.ndarray, rows: dict[str, np.ndarray]) -> pa.Table:
+    """total_amount: thousands separators and currency symbols (both repairable), negative amounts."""
+    totals = _text_values(table, "total_amount")
+    for r in rows["thousands_separator"]:
+        totals[r] = _money_py(cents[r], thousands=True)
+    for r in rows["currency_symbol"]:
+        totals[r] = _money_py(cents[r], symbol="$")
+    for r in rows["negative_amount"]:
+        totals[r] = _money_py(-cents[r])
+    return _replace_text_column(table, "total_amount", totals)
+
+
+def _blank_missing_values(table: pa.Table, rows: dict[str, np.ndarray]) -> pa.Table:
+    """The missing_* issues: a null in the column the issue's rule names."""
+    for issue, issue_rows in rows.items():
+        if issue.startswith("missing_") and len(issue_rows):
+            column = ISSUE_RULES[issue]["column"]
+            mask = np.zeros(table.num_rows, bool)
+            mask[issue_rows] = True
+            null = pa.scalar(None, table.schema.field(column).type)
+            table = replace_column(table, column, pc.if_else(pa.array(mask), null, table[column]))
+    return table
+
+
+def _insert_duplicates(table: pa.Table, sources: np.ndarray, rng: np.random.Generator) -> pa.Table:
+    """duplicate_order_id: an exact copy of each `sources` row, up to 500 rows after the original."""
+    if not len(sources):
+        return table
+    n = table.num_rows
+    copy_position = (np.minimum(sources + 1 + rng.integers(0, 500, len(sources)), n) - 0.5
+                     + rng.random(len(sources)) * 0.4)
+    position = np.concatenate([np.arange(n, dtype=float), copy_position])
+    source = np.concatenate([np.arange(n), sources])
+    return table.take(pa.array(source[np.argsort(position, kind="stable")]))
+
+
+def _orders_with_issues(orders: dict, rows: dict[str, np.ndarray], duplicated: np.ndarray,
+                        window: tuple[dt.date, dt.date], rng: np.random.Generator) -> pa.Table:
+    """The sales_orders.csv table: every order-row issue injected."""
+    table = to_table("sales_order", orders)
+    table = _pad_customer_ids(table, rows["customer_id_whitespace"])
+    table = _misdate_orders(table, rows, window, rng)
+    table = _misformat_totals(table, orders["total_amount"], rows)
+    table = _blank_missing_values(table, rows)
+    return _insert_duplicates(table, duplicated, rng)
+
+
+def _lines_with_zero_quantities(table_name: str, lines: dict, count: int, rng: np.random.Generator
+                                ) -> tuple[pa.Table, np.ndarray]:
+    """zero_quantity: `count` random lines get quantity and line_total 0. Returns the table and those rows."""
+    rows = np.sort(rng.choice(len(lines["line_item_id"]), count, replace=False)) if count else np.zeros(0, np.int64)
+    lines = dict(lines)
+    for column in ("quantity", "line_total"):
+        lines[column] = lines[column].copy()
+        lines[column][rows] = 0
+    return to_table(table_name, lines), rows
+
+
+def _rejected_orders(n: int, rows: dict[str, np.ndarray]) -> np.ndarray:
+    """Which of the `n` order rows (duplicates aside) a cleaner rejects."""
+    rejected = np.zeros(n, bool)
+    for issue, issue_rows in rows.items():
         if ISSUE_RULES[issue]["action"] == "reject":
-            rejected_order[rows_with(issue)] = True
-    accepted = ~rejected_order
-    type_code = orders["_type_code"]
-    type_names = ["Parts", "Service", "Mixed"]
+            rejected[issue_rows] = True
+    return rejected
+
+
+def _expected_order_rows(raw_rows: int, type_code: np.ndarray, rejected: np.ndarray,
+                         duplicated: np.ndarray, counts: dict) -> dict:
+    accepted = ~rejected
     by_type = {}
-    for k, type_name in enumerate(type_names):
+    for k, type_name in enumerate(ORDER_TYPES):
         is_type = type_code == k
         by_type[type_name] = {
-            "raw_rows": int(is_type.sum() + (type_code[dup_src] == k).sum()),
+            "raw_rows": int(is_type.sum() + (type_code[duplicated] == k).sum()),
             "accepted_rows": int((is_type & accepted).sum()),
         }
-    expected = {
-        CUSTOMERS_FILE: {"raw_rows": files[CUSTOMERS_FILE][0], "accepted_rows": files[CUSTOMERS_FILE][0], "rejected_by_reason": {}},
-        ORDERS_FILE: {
-            "raw_rows": files[ORDERS_FILE][0], "accepted_rows": int(accepted.sum()),
-            "rejected_by_reason": {i: counts[i][ORDERS_FILE] for i in DEFAULT_RATES
-                         if i != "zero_quantity" and ISSUE_RULES[i]["action"] == "reject"},
-            "by_order_type": by_type,
-        },
+    return {
+        "raw_rows": raw_rows, "accepted_rows": int(accepted.sum()),
+        "rejected_by_reason": {i: counts[i][ORDERS_FILE] for i in DEFAULT_RATES
+                               if i != "zero_quantity" and ISSUE_RULES[i]["action"] == "reject"},
+        "by_order_type": by_type,
     }
-    for fname, (t, zero_rows, order_index) in line_tables.items():
-        ok = np.ones(t.num_rows, bool)
-        ok[zero_rows] = False
-        expected[fname] = {
-            "raw_rows": t.num_rows, "accepted_rows": int(ok.sum()), "rejected_by_reason": {"zero_quantity": len(zero_rows)},
-            # lines whose order row is rejected (a cleaner enforcing the order FK drops these too)
-            "lines_of_rejected_orders": int((ok & rejected_order[order_index]).sum()),
-        }
-    clean_totals = total[accepted] / 100.0
-    revenue = {
+
+
+def _expected_line_rows(raw_rows: int, zero_rows: np.ndarray, order_index: np.ndarray,
+                        rejected_order: np.ndarray) -> dict:
+    ok = np.ones(raw_rows, bool)
+    ok[zero_rows] = False
+    return {
+        "raw_rows": raw_rows, "accepted_rows": int(ok.sum()), "rejected_by_reason": {"zero_quantity": len(zero_rows)},
+        # lines whose order row is rejected (a cleaner enforcing the order FK drops these too)
+        "lines_of_rejected_orders": int((ok & rejected_order[order_index]).sum()),
+    }
+
+
+def _revenue(cents: np.ndarray, accepted: np.ndarray) -> dict:
+    clean_totals = cents[accepted] / 100.0
+    return {
         "orders": int(accepted.sum()),
-        "sum": round(int(total[accepted].sum()) / 100.0, 2),
+        "sum": round(int(cents[accepted].sum()) / 100.0, 2),
         "mean": round(float(clean_totals.mean()), 2) if len(clean_totals) else None,
         "min": round(float(clean_totals.min()), 2) if len(clean_totals) else None,
         "max": round(float(clean_totals.max()), 2) if len(clean_totals) else None,
         "note": "total_amount over the orders accepted after cleaning (repaired values at their true amount)",
     }
+
+
+def _injected_issues(counts: dict, rates: dict) -> dict:
     injected = {}
     for issue, rule in ISSUE_RULES.items():
         by_file = counts[issue]
@@ -833,23 +863,75 @@ def write_exports(out_dir=None, scale: str = "demo", seed: int = 42, rates: dict
             "action": rule["action"], "reason": rule["reason"], "rate": rates[issue],
             "counts_by_file": by_file,
         }
+    return injected
+
+
+def write_exports(out_dir=None, scale: str = "demo", seed: int = 42, rates: dict | None = None,
+                  progress: bool = False) -> dict:
+    """Write the four CSV exports with injected issues and the manifest; return the manifest.
+
+    Files are written under temporary names and renamed, the manifest last.
+    """
+    out = Path(out_dir) if out_dir else config.export_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    rates = _complete_rates(rates)
+    profile = _profile(scale)
+    window = order_window()
+
+    with _progress(progress, 4 + len(EXPORT_FILES), f"exports ({scale})") as step:
+        step("catalog")
+        catalog = build_catalog(seed)
+        step("customers")
+        customers = build_customers(np.arange(1, profile["master"] + 1), seed)
+        step("orders and line items")
+        data = build_orders(profile, seed, catalog, np.arange(1, profile["master"] + 1))
+        orders = data["sales_order"]
+        line_items = {PARTS_FILE: "sales_order_parts", SERVICES_FILE: "sales_order_services"}
+
+        step("injecting issues")
+        n = len(orders["order_id"])
+        counts = _issue_counts(rates, n, *(len(data[name]["line_item_id"]) for name in line_items.values()))
+        # One stream for every injection: its draws (and so the files) depend on the steps' order.
+        rng = _rng(seed, 99)
+        rows, duplicated = _assign_order_issues(counts, orders["total_amount"], rng)
+        tables = {CUSTOMERS_FILE: to_table("customers", customers),
+                  ORDERS_FILE: _orders_with_issues(orders, rows, duplicated, window, rng)}
+        zero_rows = {}
+        for fname, table_name in line_items.items():
+            tables[fname], zero_rows[fname] = _lines_with_zero_quantities(
+                table_name, data[table_name], counts["zero_quantity"][fname], rng)
+
+        sizes = {}
+        for fname in EXPORT_FILES:
+            step(fname)
+            sizes[fname] = _write_csv(tables[fname], out / fname)
+
+    rejected = _rejected_orders(n, rows)
+    customer_rows = tables[CUSTOMERS_FILE].num_rows
+    expected = {
+        CUSTOMERS_FILE: {"raw_rows": customer_rows, "accepted_rows": customer_rows, "rejected_by_reason": {}},
+        ORDERS_FILE: _expected_order_rows(tables[ORDERS_FILE].num_rows, orders["_type_code"], rejected,
+                                          duplicated, counts),
+    }
+    for fname, table_name in line_items.items():
+        expected[fname] = _expected_line_rows(tables[fname].num_rows, zero_rows[fname],
+                                              data[table_name]["_order_index"], rejected)
     manifest = {
         "generated_at": generated_at(seed),
         "generator": "autocorp_lake.local.generator",
         "config": {
             "scale": scale, "seed": seed, "rates": {k: rates[k] for k in DEFAULT_RATES},
-            "ORDER_DATE_START": start.isoformat(), "ORDER_DATE_END": end.isoformat(),
+            "ORDER_DATE_START": window[0].isoformat(), "ORDER_DATE_END": window[1].isoformat(),
             "malformed_date_values": list(MALFORMED_DATES),
         },
-        "injected_issues": injected,
+        "injected_issues": _injected_issues(counts, rates),
         "expected_rows": expected,
-        "revenue": revenue,
-        "files": {f: {"path": str(out / f), "rows": files[f][0], "bytes": files[f][1]} for f in EXPORT_FILES},
+        "revenue": _revenue(orders["total_amount"], ~rejected),
+        "files": {f: {"path": str(out / f), "rows": tables[f].num_rows, "bytes": sizes[f]} for f in EXPORT_FILES},
     }
     manifest_path = out / MANIFEST_FILE
-    tmp = manifest_path.with_name(f".{MANIFEST_FILE}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, manifest_path)
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    _write_atomically(manifest_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     manifest["manifest_path"] = str(manifest_path)
     return manifest
 
