@@ -7,13 +7,14 @@ quality gate -> promote (Hudi upsert/delete).
 
 from airflow.sdk import DAG, chain
 
-from autocorp_lake.dag_support import dag_kwargs, watch, table_names
+from autocorp_lake import config
+from autocorp_lake.dag_support import dag_kwargs, table_names, watch
 from autocorp_lake.pipelines import table_pipeline
 from autocorp_lake.targets import steps
 
 step = steps()
 
-with DAG(dag_id="autocorp_cdc", schedule="*/10 * * * *", **dag_kwargs(__doc__, ["cdc", "dms"])) as dag:
+with DAG(dag_id="autocorp_cdc", schedule=config.CDC_SCHEDULE, **dag_kwargs(__doc__, ["cdc", "dms"])) as dag:
     chain(
         step.check_replication(task_id="check_replication"),
         step.wait_for_cdc_files(task_id="wait_for_cdc_files"),

@@ -78,8 +78,6 @@ module "glue" {
   worker_type         = var.glue_worker_type
   number_of_workers   = var.glue_number_of_workers
   job_timeout_minutes = var.glue_job_timeout_minutes
-  metrics_namespace   = "AutoCorpLake"
-  source_schema       = "public"
 
   source_db_host                = var.source_db_host
   source_db_port                = var.source_db_port

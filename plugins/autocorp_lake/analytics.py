@@ -203,10 +203,9 @@ def keep_results(names: list[str], query_ids: list[str], report_date: str) -> li
 def run_local_query(template_path: str, run_id: str = "manual") -> str:
     """The local twin of an Athena query execution: run the file, write athena-results/<id>.csv."""
     from autocorp_lake.local import query_engine
-    from autocorp_lake.pipelines import safe_run_id
 
     rows = query_engine.run_file(config.include_dir() / "sql" / template_path)
-    query_id = f"{query_name(template_path)}-{safe_run_id(run_id)}"
+    query_id = f"{query_name(template_path)}-{config.safe_run_id(run_id)}"
     out = config.lake_root() / "athena-results"
     out.mkdir(parents=True, exist_ok=True)
     write_csv(rows, out / f"{query_id}.csv")

@@ -51,12 +51,8 @@ def _customers(spark, n: int, version: int, seq_base: int):
 def _promote_options(operation: str, batch_id: str, table_type: str, table_dir: str,
                      overrides: dict | None = None) -> dict[str, str]:
     """The promote job's options for the registry's customers table (as `bench_customers`)."""
-    scripts = Path(__file__).resolve().parents[2] / "glue_scripts"
-    if str(scripts) not in sys.path:
-        sys.path.insert(0, str(scripts))
-    import promote
-
     from autocorp_lake import config
+    from autocorp_lake.jobs import promote
 
     customers = config.registry().table("customers")
     spec = {"name": "bench_customers", "primary_key": list(customers.primary_key),

@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
 
 from rich.console import Console
 from rich.table import Table as RichTable
@@ -253,29 +253,28 @@ def cmd_quality(args: argparse.Namespace) -> int:
 def cmd_release(args: argparse.Namespace) -> int:
     """Optionally fix a quarantined batch, re-validate it; when it passes, promote it to curated."""
     from autocorp_lake import config
+    from autocorp_lake.lake import BatchArgs
     from autocorp_lake.local import jobs
-    from autocorp_lake.pipelines import script_args
     from autocorp_lake.quality import gate, release
 
-    kind = "feed" if args.name.startswith("feed_") else "table"
-    name = args.name.removeprefix("feed_")
+    batch = BatchArgs.of_zone(args.name, args.run_id)
     if args.exclude_keys or args.drop_column:
         from autocorp_lake.local.spark import build_session
 
-        key = (config.registry().feed(name) if kind == "feed" else config.registry().table(name)).primary_key[0]
+        registry = config.registry()
+        key = (registry.feed(batch.name) if batch.kind == "feed" else registry.table(batch.name)).primary_key[0]
         keys = []
         if args.exclude_keys:
             with open(args.exclude_keys, encoding="utf-8") as handle:
                 keys = [line.strip() for line in handle if line.strip()]
-        fixed = release.fix_batch(build_session("autocorp-release"), args.name, args.run_id, config.lake_uri(),
-                                  key, exclude_keys=keys, drop_columns=args.drop_column or [])
+        fixed = release.fix_batch(build_session("autocorp-release"), batch, key, exclude_keys=keys,
+                                  drop_columns=args.drop_column or [])
         err_console.print(f"fixed {args.name} {args.run_id}: {fixed['rows_removed']} row(s) removed, "
                           f"columns dropped: {', '.join(fixed['dropped_columns']) or 'none'}")
-    promote_args = {k.removeprefix("--"): v for k, v in script_args(kind, name, args.run_id).items()}
-    promote_args["run_id"] = args.run_id
+    promote_args = {k.removeprefix("--"): v for k, v in batch.script_args().items()}
     try:
         result = release.release_and_promote(
-            args.name, args.run_id, lambda: jobs.run_glue_script("promote.py", promote_args, in_process=True))
+            batch, lambda: jobs.run_glue_script("promote", promote_args, in_process=True))
     except (gate.GateError, gate.QualityGateFailed) as exc:
         err_console.print(f"[red]release failed:[/red] {exc}", soft_wrap=True)
         return 1

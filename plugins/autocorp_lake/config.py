@@ -6,8 +6,10 @@ jobs and the CLI agree. Nothing here does I/O at import time: the registry is re
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,39 @@ def include_dir() -> Path:
     return _find_include_dir()
 
 
+def glue_scripts_dir() -> Path:
+    """The Glue jobs' entry points (what spark-submit runs locally, what Terraform uploads)."""
+    return Path(os.environ.get("AUTOCORP_GLUE_SCRIPTS_DIR", repo_root() / "glue_scripts"))
+
+
+def spark_in_process() -> bool:
+    """AUTOCORP_SPARK_INPROCESS=1: the local target runs Glue jobs in this process's SparkSession
+    (the tests, `autocorp-lake run`) instead of a spark-submit child per task."""
+    return os.environ.get("AUTOCORP_SPARK_INPROCESS", "0").strip().lower() in ("1", "true", "yes")
+
+
+def use_include_from(registry_uri: str | None, with_suites: bool = False) -> None:
+    """In a Glue job, whose registry (and the GX suites beside it, in quality/) sit in S3: copy
+    them to a local include/ folder and use it. Locally the repo's include/ is used as it is."""
+    if not registry_uri or not str(registry_uri).startswith("s3://"):
+        return
+    import tempfile
+
+    from autocorp_lake import lake
+
+    include = Path(tempfile.mkdtemp(prefix="autocorp-include-"))
+    (include / "tables.yaml").write_text(lake.read_text(registry_uri), encoding="utf-8")
+    if with_suites:
+        folder = str(registry_uri).rsplit("/", 1)[0]
+        suites = lake.list_files(lake.join(folder, "quality"), suffix=".json")
+        if not suites:
+            raise ConfigError(f"no suites under {folder}/quality/; upload include/quality/*.json there (terraform apply)")
+        (include / "quality").mkdir()
+        for uri in suites:
+            (include / "quality" / uri.rsplit("/", 1)[1]).write_text(lake.read_text(uri), encoding="utf-8")
+    os.environ["AUTOCORP_INCLUDE_DIR"] = str(include)
+
+
 def target() -> str:
     value = os.environ.get("LAKE_TARGET", "local").strip().lower()
     if value not in TARGETS:
@@ -93,6 +128,54 @@ def lake_uri(key: str = "") -> str:
 def export_dir() -> Path:
     """The on-premises file share that DataSync reads (local: a folder)."""
     return Path(os.environ.get("AUTOCORP_EXPORT_DIR", local_dir() / "onprem" / "exports"))
+
+
+def safe_run_id(run_id: str) -> str:
+    """A run id usable as a folder name and an S3 key (Airflow ids carry ':' and '+')."""
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", str(run_id)).strip("_") or "run"
+
+
+# autocorp_cdc's schedule; the Hudi cleaner keeps a week of its commits (time travel)
+CDC_SCHEDULE = "*/10 * * * *"
+CDC_INTERVAL_MINUTES = 10
+TIME_TRAVEL_HOURS = 7 * 24
+
+
+def commits_in_time_travel() -> int:
+    return TIME_TRAVEL_HOURS * 60 // CDC_INTERVAL_MINUTES
+
+
+def hudi_metadata_table() -> bool | None:
+    """AUTOCORP_HUDI_METADATA=true|false forces Hudi's metadata table on or off; None: promote
+    decides by the lake (on for S3, where it replaces listings)."""
+    value = os.environ.get("AUTOCORP_HUDI_METADATA", "").strip().lower()
+    return {"true": True, "false": False}.get(value)
+
+
+DEFAULT_ORDER_WINDOW = ("2023-01-01", "2024-12-31")
+
+
+def order_window(lake_root: str | None = None, start: str | None = None,
+                 end: str | None = None) -> tuple[dt.date, dt.date]:
+    """ORDER_DATE_START..ORDER_DATE_END, inclusive dates. The first that gives them: the arguments,
+    the export manifest the generator left in the lake (`raw/csv/data_validation_manifest.json`,
+    when lake_root is given), the environment, the defaults. The cleaner and the gate both ask here,
+    so they judge one feed by one window."""
+    if not (start and end) and lake_root:
+        from autocorp_lake import lake
+
+        manifest = lake.join(lake_root, lake.EXPORT_MANIFEST_KEY)
+        recorded = lake.read_json(manifest).get("config", {}) if lake.exists(manifest) else {}
+        start, end = start or recorded.get("ORDER_DATE_START"), end or recorded.get("ORDER_DATE_END")
+    start = start or os.environ.get("ORDER_DATE_START") or DEFAULT_ORDER_WINDOW[0]
+    end = end or os.environ.get("ORDER_DATE_END") or DEFAULT_ORDER_WINDOW[1]
+    try:
+        window = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    except ValueError as exc:
+        raise ConfigError(f"ORDER_DATE_START={start!r} / ORDER_DATE_END={end!r}: dates must be YYYY-MM-DD") from exc
+    if window[1] < window[0]:
+        raise ConfigError(f"ORDER_DATE_END ({end}) is before ORDER_DATE_START ({start})")
+    return window
 
 
 @dataclass(frozen=True)
@@ -200,6 +283,18 @@ class Registry:
             + ", ".join(f.name for f in self.feeds)
         )
 
+    def table_spec(self, name: str) -> dict:
+        """A table as the Glue jobs take it (plain values; the same shape a feed batch's manifest
+        gives promote): name, primary_key, ordering_field, partition, hudi_table_type, buckets,
+        source_schema."""
+        table = self.table(name)
+        return {
+            "name": table.name, "primary_key": list(table.primary_key), "ordering_field": table.ordering_field,
+            "partition": dict(table.partition.__dict__) if table.partition else None,
+            "hudi_table_type": table.hudi_table_type, "buckets": table.buckets,
+            "source_schema": self.source_schema,
+        }
+
     @property
     def table_names(self) -> list[str]:
         return [t.name for t in self.tables]
@@ -252,6 +347,23 @@ def _parse_registry(data: dict[str, Any]) -> Registry:
 def _load_registry(path: str) -> Registry:
     with open(path, encoding="utf-8") as handle:
         return _parse_registry(yaml.safe_load(handle))
+
+
+def registry_uri() -> str:
+    """Where jobs read include/tables.yaml: in the lake's config/ on AWS (Terraform uploads it
+    there for Glue), the repo's file locally."""
+    if target() == "aws":
+        return lake_uri("config/tables.yaml")
+    return str(include_dir() / "tables.yaml")
+
+
+def registry_at(uri: str) -> Registry:
+    """The whole registry at a path or s3:// URI (a Glue job's `--registry`)."""
+    if not str(uri).startswith("s3://"):
+        return _load_registry(str(uri))
+    from autocorp_lake import lake
+
+    return _parse_registry(yaml.safe_load(lake.read_text(uri)))
 
 
 def _selected(kind: str, variable: str, names: list[str]) -> list[str] | None:

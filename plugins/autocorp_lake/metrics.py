@@ -37,11 +37,10 @@ def _collect(context) -> list[dict]:
 
 def promote_results(run_id: str) -> list[dict]:
     """The result JSON of every promote of one DAG run, from the lake (s3:// or local)."""
-    from autocorp_lake.pipelines import safe_run_id
-    from autocorp_lake.quality import gate
+    from autocorp_lake import lake
 
-    folder = config.lake_uri(f"logs/runs/{safe_run_id(run_id)}/promote")
-    return [json.loads(gate.read_text(uri)) for uri in gate.list_keys(folder) if uri.endswith(".json")]
+    folder = config.lake_uri(f"{lake.run_prefix(config.safe_run_id(run_id))}/promote")
+    return [lake.read_json(uri) for uri in lake.list_files(folder, suffix=".json")]
 
 
 def run_record(result: dict) -> dict:

@@ -7,38 +7,13 @@ operators behind `steps.glue_job` differ.
 
 from __future__ import annotations
 
-import re
 from types import ModuleType
 
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import chain, task, task_group
 
-from autocorp_lake import config
 from autocorp_lake.dag_support import curated_asset
-
-
-def safe_run_id(run_id: str) -> str:
-    """Airflow run ids hold ':' and '+'; zone paths get a portable form."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
-
-
-def registry_uri() -> str:
-    """Where Glue jobs read include/tables.yaml: next to the scripts on AWS, the repo locally."""
-    if config.target() == "aws":
-        return config.lake_uri("config/tables.yaml")
-    return str(config.include_dir() / "tables.yaml")
-
-
-def script_args(kind: str, name: str, run_id: str) -> dict[str, str]:
-    """Arguments of every glue_scripts/ job, the same on Glue and under local spark-submit."""
-    return {
-        "--kind": kind,
-        "--name": name,
-        f"--{kind}": name,  # --table T / --feed F: what the scripts parse
-        "--run_id": safe_run_id(run_id),
-        "--lake_root": config.lake_uri(),
-        "--registry": registry_uri(),
-    }
+from autocorp_lake.lake import BatchArgs
 
 
 # Mapped tasks are labelled by their table or feed in the grid and in the logs' titles (not 0..n):
@@ -60,29 +35,24 @@ def labelled(operator, kind: str):
 
 @task(task_id="prepare_batch", retries=0, map_index_template=NAME_OF_PREPARE_BATCH)
 def prepare_batch(kind: str, name: str, run_id: str | None = None) -> dict[str, str]:
-    return script_args(kind, name, run_id or "manual")
+    """The batch's job arguments (`lake.BatchArgs`), the same on Glue and under local spark-submit."""
+    return BatchArgs.of(kind, name, run_id or "manual").script_args()
 
 
-def curated_table(batch: dict[str, str]) -> str:
-    """The curated table a batch goes to (a feed's differs from its name: customers -> customers_master),
-    so a gate verdict lands on the same metrics row as the promote's figures."""
-    if batch.get("--kind") == "feed":
-        return config.registry().feed(batch["--name"]).curated_table
-    return batch["--name"]
-
-
-def _gate(batch: dict[str, str]) -> dict:
+def _gate(script_args: dict[str, str]) -> dict:
     from autocorp_lake import metrics
     from autocorp_lake.quality import dispatch
 
-    table = curated_table(batch)
+    batch = BatchArgs.from_script_args(script_args)
+    # the curated table (a feed's differs from its name), so the verdict lands on the promote's row
+    table = batch.curated_table
     try:
         result = dispatch.run_gate_task(batch)
     except Exception:
-        metrics.record_gate_result(table, batch["--run_id"], passed=False)
+        metrics.record_gate_result(table, batch.run_id, passed=False)
         raise
     warnings = result.get("warnings", []) if isinstance(result, dict) else []
-    metrics.record_gate_result(table, batch["--run_id"], passed=True,
+    metrics.record_gate_result(table, batch.run_id, passed=True,
                                warnings=len(warnings) if isinstance(warnings, list) else int(warnings or 0))
     return result
 

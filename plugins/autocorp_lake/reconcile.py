@@ -164,28 +164,27 @@ def reconcile(tables: list[str] | None = None, spark=None, lake_root: str | None
 
 def result_key(run_id: str) -> str:
     """Where the maintenance Glue job leaves the per-table counts of one run."""
-    return f"logs/runs/{run_id}/reconcile.json"
+    from autocorp_lake import lake
+
+    return f"{lake.run_prefix(run_id)}/reconcile.json"
 
 
 def reconcile_in_glue_job(run_id: str) -> list[dict]:
     """AWS: run `reconcile` in the maintenance Glue job and return its per-table rows."""
-    import json
-
     from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
 
-    from autocorp_lake.pipelines import safe_run_id
-    from autocorp_lake.quality import gate
+    from autocorp_lake import lake
 
     job_name = config.aws_names().glue_jobs["maintenance"]
-    run = safe_run_id(run_id)
+    run = config.safe_run_id(run_id)
     uri = config.lake_uri(result_key(run))
     hook = GlueJobHook(job_name=job_name, aws_conn_id="aws_default", job_poll_interval=30)
     job_run = hook.initialize_job(script_arguments={
-        "--mode": "reconcile", "--run_id": run, "--lake_root": config.lake_uri().rstrip("/"),
+        "--run_id": run, "--lake_root": config.lake_uri().rstrip("/"),
         "--registry": config.lake_uri("config/tables.yaml"),
     })["JobRunId"]
     hook.job_completion(job_name=job_name, run_id=job_run, verbose=False)
-    if not gate.exists(uri):
+    if not lake.exists(uri):
         raise RuntimeError(f"the maintenance job run {job_run} wrote no result at {uri}; "
                            "see its CloudWatch log (/aws-glue/jobs/error)")
-    return json.loads(gate.read_text(uri))["tables"]
+    return lake.read_json(uri)["tables"]

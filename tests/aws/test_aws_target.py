@@ -216,7 +216,7 @@ def test_datasync_runs_the_configured_task(aws):
 
 
 def test_glue_jobs_get_the_pipeline_arguments(aws):
-    from autocorp_lake.pipelines import script_args
+    from autocorp_lake.lake import BatchArgs
     from autocorp_lake.targets import aws as steps
 
     glue = boto3.client("glue")
@@ -224,8 +224,9 @@ def test_glue_jobs_get_the_pipeline_arguments(aws):
         glue.create_job(Name=name, Role="arn:aws:iam::123456789012:role/glue",
                         Command={"Name": "glueetl", "ScriptLocation": f"s3://b/glue_scripts/{name}.py"},
                         GlueVersion="5.0")
-    args = script_args("table", "sales_order", "manual__2026-11-26T00:00:00+00:00")
-    assert args["--lake_root"] == "s3://autocorp-datalake-dev/"
+    args = BatchArgs.of("table", "sales_order", "manual__2026-11-26T00:00:00+00:00").script_args()
+    assert sorted(args) == ["--kind", "--lake_root", "--name", "--registry", "--run_id"]
+    assert args["--lake_root"] == "s3://autocorp-datalake-dev"
     assert args["--registry"] == "s3://autocorp-datalake-dev/config/tables.yaml"
     assert args["--run_id"] == "manual__2026-11-26T00_00_00_00_00"
     op = steps.glue_job(task_id="apply_changes", job="apply_changes", script_args=args)
@@ -324,7 +325,7 @@ def _staged_batch(bucket: str, rows: int, run_id: str = "run_big") -> dict:
     s3.put_object(Bucket=bucket, Key=f"staged/sales_order/{run_id}/_batch.json",
                   Body=f'{{"table": "sales_order", "rows": {rows}}}'.encode())
     s3.put_object(Bucket=bucket, Key=f"staged/sales_order/{run_id}/part-0.parquet", Body=b"PAR1")
-    return {"--kind": "table", "--name": "sales_order", "--table": "sales_order", "--run_id": run_id,
+    return {"--kind": "table", "--name": "sales_order", "--run_id": run_id,
             "--lake_root": f"s3://{bucket}", "--registry": f"s3://{bucket}/config/tables.yaml"}
 
 
@@ -351,79 +352,45 @@ def _job_writes(bucket: str, summary: dict):
     return mock.patch.object(GlueJobHook, "initialize_job", initialize_job)
 
 
-def test_big_batch_gate_runs_in_the_glue_job(aws, monkeypatch):
-    from autocorp_lake.quality import dispatch, gate
+def test_gate_job_without_a_result_says_where_to_look(aws):
+    from airflow.sdk.exceptions import TaskDeferred
+
+    from autocorp_lake.quality import gate
+    from autocorp_lake.targets import aws as steps
 
     bucket = "autocorp-datalake-dev"
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
     _gate_job()
-    monkeypatch.setenv("AUTOCORP_GATE_PANDAS_MAX_ROWS", "500000")
-    # the MWAA image has no pandas/pyarrow/GX: on AWS even a small batch is validated in Glue
-    assert dispatch.where(_staged_batch(bucket, 10, "run_small")) == "glue_job"
-    batch = _staged_batch(bucket, 2_000_000)
-    assert dispatch.where(batch) == "glue_job"
-
-    # result.json as run_gate writes it (the shape is pinned by the local test of quality_gate.py)
-    failed = {"kind": "table", "name": "sales_order", "zone": "sales_order", "run_id": "run_big",
-              "rows": 2_000_000, "engine": "spark", "key": "order_id", "status": "failed",
-              "quarantine": f"s3://{bucket}/quarantine/sales_order/run_big/batch",
-              "critical_failures": [{"expectation": "expect_column_values_to_be_unique", "column": "order_id",
-                                     "rule": "key unique", "unexpected_count": 3, "element_count": 2_000_000,
-                                     "sample_keys": [7, 8, 9]}],
-              "warnings": [], "results": []}
-    with mock.patch("airflow.providers.amazon.aws.hooks.glue.GlueJobHook.job_completion",
-                    side_effect=Exception("Exiting Job jr_1 Run State: FAILED")), _job_writes(bucket, failed):
-        with pytest.raises(gate.QualityGateFailed) as info:
-            dispatch.run_gate_task(batch)
-    message = str(info.value)
-    assert "expect_column_values_to_be_unique" in message and "order_id" in message and "7" in message
-    runs = boto3.client("glue").get_job_runs(JobName="autocorp-quality-gate-dev")["JobRuns"]
-    assert len(runs) == 1 and runs[0]["Arguments"] == batch  # the pipeline's arguments, unchanged
-
-    passed = dict(failed, status="passed", critical_failures=[], quarantine=None,
-                  results=[{"success": True}, {"success": True}])
-    with mock.patch("airflow.providers.amazon.aws.hooks.glue.GlueJobHook.job_completion",
-                    return_value={"JobRunState": "SUCCEEDED"}), _job_writes(bucket, passed):
-        summary = dispatch.run_gate_task(batch)
-    assert summary["status"] == "passed" and summary["expectations"] == 2 and summary["job_run"]
-
-
-def test_big_batch_gate_without_a_result_says_where_to_look(aws):
-    from autocorp_lake.quality import dispatch, gate
-
-    bucket = "autocorp-datalake-dev"
-    boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
-    _gate_job()
-    batch = _staged_batch(bucket, 2_000_000, "run_lost")
-    with mock.patch("airflow.providers.amazon.aws.hooks.glue.GlueJobHook.job_completion",
-                    side_effect=Exception("Exiting Job jr_2 Run State: TIMEOUT")):
-        with pytest.raises(gate.GateError, match="wrote no result.*TIMEOUT.*CloudWatch"):
-            dispatch.run_gate_task(batch)
+    op = steps.quality_gate("quality_gate", _staged_batch(bucket, 2_000_000, "run_lost"))
+    context = render(op)
+    with pytest.raises(TaskDeferred):
+        op.execute(context)
+    with pytest.raises(gate.GateError, match="wrote no result.*TIMEOUT.*CloudWatch"):
+        op.execute_complete(context, {"status": "error", "message": "Exiting Job Run State: TIMEOUT",
+                                      "run_id": op._job_run_id})
 
 
 def test_quality_gate_job_reads_suites_beside_the_registry(aws, monkeypatch, tmp_path):
     """On Glue the job has only the package zip: it copies config/ (registry + suites) from S3."""
-    import sys
     from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[2]
-    sys.path.insert(0, str(repo / "glue_scripts"))
-    import quality_gate
-
+    from autocorp_lake import config
     from autocorp_lake.quality import suites
+
+    repo = Path(__file__).resolve().parents[2]
 
     bucket = "autocorp-datalake-dev"
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="config/tables.yaml", Body=(repo / "include/tables.yaml").read_bytes())
-    with pytest.raises(FileNotFoundError, match="upload include/quality"):
-        quality_gate.include_from_registry(f"s3://{bucket}/config/tables.yaml")
+    with pytest.raises(config.ConfigError, match="upload include/quality"):
+        config.use_include_from(f"s3://{bucket}/config/tables.yaml", with_suites=True)
     for path in sorted((repo / "include/quality").glob("*.json")):
         s3.put_object(Bucket=bucket, Key=f"config/quality/{path.name}", Body=path.read_bytes())
     # the job sets AUTOCORP_INCLUDE_DIR for its process; record its absence so teardown restores it
     monkeypatch.setenv("AUTOCORP_INCLUDE_DIR", "")
     monkeypatch.delenv("AUTOCORP_INCLUDE_DIR")
-    quality_gate.include_from_registry(f"s3://{bucket}/config/tables.yaml")
+    config.use_include_from(f"s3://{bucket}/config/tables.yaml", with_suites=True)
     include = Path(os.environ["AUTOCORP_INCLUDE_DIR"])
     assert suites.suites_dir() == include / "quality"
     copied = sorted(p.name for p in (include / "quality").glob("*.json"))
@@ -433,11 +400,7 @@ def test_quality_gate_job_reads_suites_beside_the_registry(aws, monkeypatch, tmp
 
 
 def test_bucket_layout_check_lists_the_s3_table_root_once(aws):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "glue_scripts"))
-    import promote
+    from autocorp_lake.jobs import promote
 
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="lake")
@@ -511,33 +474,29 @@ def test_maintenance_reconciles_in_the_glue_job_on_aws(aws):
         rows[1].update(lake_rows=9, missing=0)
         assert tasks.reconcile_all(run_id="scheduled__2026-11-26T00:00:00+00:00") == rows
     job, args = started[0]
-    assert job == "autocorp-maintenance-dev" and args["--mode"] == "reconcile"
+    assert job == "autocorp-maintenance-dev" and args["--run_id"]
     assert args["--run_id"] == "scheduled__2026-11-26T00_00_00_00_00"
 
 
 def test_maintenance_job_reconciles_with_the_connections_jdbc(monkeypatch, tmp_path):
-    """The maintenance script's reconcile mode: the same reconcile() with the Glue connection's
-    JDBC settings, its counts written where the task reads them."""
+    """The maintenance job: the same reconcile() with the Glue connection's JDBC settings, its
+    counts written where the task reads them."""
     import json
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "glue_scripts"))
-    import glue_compat
-    import maintenance
 
     from autocorp_lake import reconcile
+    from autocorp_lake.jobs import glue, maintenance
 
     calls = {}
-    monkeypatch.setattr(glue_compat, "get_spark", lambda name: "spark")
-    monkeypatch.setattr(glue_compat, "jdbc_conf", lambda spark, name: {"url": f"jdbc:{name}", "user": "u", "password": "p"})
+    monkeypatch.setattr(glue, "get_spark", lambda name: "spark")
+    monkeypatch.setattr(glue, "glue_context", lambda spark: None)
+    monkeypatch.setattr(glue, "jdbc_conf", lambda spark, name: {"url": f"jdbc:{name}", "user": "u", "password": "p"})
 
     def fake(spark=None, lake_root=None, jdbc=None, tables=None):
         calls.update(spark=spark, lake_root=lake_root, jdbc=jdbc)
         return [{"table": "customers", "source_rows": 1, "lake_rows": 1, "missing": 0, "extra": 0, "different": 0}]
 
     monkeypatch.setattr(reconcile, "reconcile", fake)
-    result = maintenance.main(["--mode", "reconcile", "--run_id", "r1", "--lake_root", str(tmp_path),
+    result = maintenance.main(["--run_id", "r1", "--lake_root", str(tmp_path),
                                "--source_connection", "autocorp-source-dev"])
     assert calls == {"spark": "spark", "lake_root": str(tmp_path),
                      "jdbc": {"url": "jdbc:autocorp-source-dev", "user": "u", "password": "p"}}
@@ -568,6 +527,8 @@ def test_quality_gate_on_aws_defers_while_the_glue_job_validates(aws):
     with _job_writes(bucket, failed), pytest.raises(TaskDeferred):
         op.execute(context)
     job_run = op._job_run_id
+    runs = boto3.client("glue").get_job_runs(JobName="autocorp-quality-gate-dev")["JobRuns"]
+    assert len(runs) == 1 and runs[0]["Arguments"] == batch  # the pipeline's arguments, unchanged
     with pytest.raises(gate.QualityGateFailed, match="expect_column_values_to_not_be_null"):
         op.execute_complete(context, {"status": "error", "message": "Exiting Job Run State: FAILED", "run_id": job_run})
     passed = dict(failed, status="passed", critical_failures=[], quarantine=None, results=[{"success": True}])

@@ -126,7 +126,7 @@ def test_parse_is_fast_and_touches_nothing_outside(monkeypatch, dagbag):
 
 
 def test_gate_metrics_land_on_the_curated_table_of_a_feed():
-    from autocorp_lake import pipelines
+    from autocorp_lake.lake import BatchArgs
 
-    assert pipelines.curated_table({"--kind": "feed", "--name": "customers"}) == "customers_master"
-    assert pipelines.curated_table({"--kind": "table", "--name": "customers"}) == "customers"
+    assert BatchArgs.of("feed", "customers", "r").curated_table == "customers_master"
+    assert BatchArgs.of("table", "customers", "r").curated_table == "customers"

@@ -159,17 +159,18 @@ def test_failed_spark_submit_names_its_cause_last(tmp_path, monkeypatch, caplog)
     """A failing child: its lines are logged (INFO stays INFO), and the error's last line is the cause."""
     from autocorp_lake.local import jobs, spark
 
-    script = tmp_path / "boom.py"
+    script = tmp_path / "promote.py"  # a failing entry point in place of the real one
+    monkeypatch.setenv("AUTOCORP_GLUE_SCRIPTS_DIR", str(tmp_path))
     script.write_text("print('26/11/29 06:50:01 INFO Fake: starting')\nraise ValueError('bad batch: 3 rows')\n")
     monkeypatch.setattr(spark, "spark_submit_command", lambda path, args: ["python3", path])
     with caplog.at_level(logging.DEBUG, logger="autocorp_lake.spark_submit"):
         with pytest.raises(jobs.GlueScriptError) as failure:
-            jobs.run_glue_script(str(script), {"table": "customers"}, in_process=False)
+            jobs.run_glue_script("promote", {"kind": "table", "name": "customers"}, in_process=False)
     levels = {record.getMessage(): record.levelno for record in caplog.records}
     assert levels["26/11/29 06:50:01 INFO Fake: starting"] == logging.INFO
     assert levels["ValueError: bad batch: 3 rows"] == logging.ERROR
     message = str(failure.value)
-    assert message.splitlines()[0] == "Glue script boom.py failed (exit 1): ValueError: bad batch: 3 rows"
+    assert message.splitlines()[0] == "Glue script promote.py failed (exit 1): ValueError: bad batch: 3 rows"
     assert message.splitlines()[-1] == "cause: ValueError: bad batch: 3 rows"
 
 

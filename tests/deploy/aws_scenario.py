@@ -205,9 +205,9 @@ def _run_operator(task, values, conf=None):
 
 
 def _batch(kind: str, name: str) -> dict:
-    from autocorp_lake.pipelines import script_args
+    from autocorp_lake.lake import BatchArgs
 
-    return script_args(kind, name, RUN_ID)
+    return BatchArgs.of(kind, name, RUN_ID).script_args()
 
 
 def _unmapped_glue_job(task, batch: dict):

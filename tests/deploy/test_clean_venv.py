@@ -6,7 +6,6 @@ LAKE_TARGET=aws, and every aws-target task runs under moto without an ImportErro
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from deploy_support import REPO, canonical
 

@@ -185,14 +185,13 @@ def test_glue_jobs_match_aws_names(env):
 
 
 def test_every_glue_job_has_the_package_and_no_bookmarks():
-    """Point 8: every job imports glue_compat and autocorp_lake (the zip in --extra-py-files) and
+    """Point 8: every job's entry point imports autocorp_lake.jobs (the zip in --extra-py-files) and
     PyYAML (--additional-python-modules, pinned as MWAA's constraints pin it); no job uses Glue
     job bookmarks (overlapping runs of one job fail with a bookmark version mismatch)."""
     glue = module_locals("glue")
     common = {unq(k): unq(v) for k, v in glue["common_arguments"].items()}
     assert common["--extra-py-files"] == "${local.extra_py_files}"
-    assert unq(glue["extra_py_files"]).split(",") == [
-        "${local.scripts_prefix}/glue_compat.py", "${local.scripts_prefix}/${local.package_zip}"]
+    assert unq(glue["extra_py_files"]).split(",") == ["${local.scripts_prefix}/${local.package_zip}"]
     assert common["--job-bookmark-option"] == "job-bookmark-disable"
     modules = variables(INFRA / "modules" / "glue")
     for key, job in glue["jobs"].items():
@@ -253,9 +252,9 @@ def test_quality_gate_job_has_the_package_gx_and_the_suites():
     root = {unq(k): v for entry in doc(INFRA / "main.tf")["module"] for k, v in entry.items()}["glue"]
     assert unq(root["include_dir"]) == "${local.repo_root}/include"
     assert unq(root["package_zip_path"]).endswith('/glue/autocorp_lake.zip")}')
-    from autocorp_lake import pipelines
+    from autocorp_lake import config
 
-    assert pipelines.registry_uri().endswith("/include/tables.yaml")  # local; aws: s3://<lake>/config/tables.yaml
+    assert config.registry_uri().endswith("/include/tables.yaml")  # local; aws: s3://<lake>/config/tables.yaml
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -336,18 +335,16 @@ def test_cdc_files_where_dms_writes_them():
     S3Settings); without it DMS writes CDC beside the full load, in the table's date folders. The
     endpoint sets neither, and the sensor, apply_changes and the local replicator read
     raw/database/<schema>/<table>/YYYY/MM/DD/."""
-    import sys
+    from autocorp_lake import lake
 
     endpoint = resource("dms", "aws_dms_s3_endpoint")
     assert "cdc_path" not in endpoint and not endpoint.get("preserve_transactions")
-    sys.path.insert(0, str(REPO / "glue_scripts"))
-    import apply_changes
+    assert lake.raw_table_prefix("public", "t") == "raw/database/public/t"
 
-    assert apply_changes.cdc_prefix("public", "t") == apply_changes.full_load_prefix("public", "t") == "raw/database/public/t"
-    from autocorp_lake.targets import aws
-
-    assert aws.is_cdc_key("raw/database/public/t/2026/11/26/20261126-101500123.parquet")
-    assert not aws.is_cdc_key("raw/database/public/t/LOAD00000001.parquet")
+    assert lake.is_cdc_key("raw/database/public/t/2026/11/26/20261126-101500123.parquet")
+    assert lake.cdc_file_time("raw/database/public/t/2026/11/26/20261126-101500123.parquet").isoformat() == (
+        "2026-11-26T10:15:00.123000+00:00")
+    assert not lake.is_cdc_key("raw/database/public/t/LOAD00000001.parquet")
     for path in tf_files():
         assert "raw/database/cdc" not in path.read_text(), path
 

@@ -77,7 +77,7 @@ def lake(tmp_path, monkeypatch, spark):
 
 def apply_and_promote_all(run_id: str) -> None:
     for table in config.registry().in_load_order():
-        args = {"table": table.name, "run_id": run_id}
+        args = {"kind": "table", "name": table.name, "run_id": run_id}
         run_glue_script("apply_changes", args)
         run_glue_script("promote", args)
 

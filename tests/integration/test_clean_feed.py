@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "glue_scripts"))
 
 FEEDS = {"customers": "customers.csv", "sales_orders": "sales_orders.csv",
          "sales_order_parts": "sales_order_parts.csv", "sales_order_services": "sales_order_services.csv"}
@@ -41,7 +39,7 @@ def _expected(manifest: dict, file: str) -> tuple[int, int, dict]:
 
 
 def test_reason_codes_agree_with_the_generator():
-    import clean_feed
+    from autocorp_lake.jobs import clean_feed
     from autocorp_lake.local import generator
 
     by_file = {file: feed for feed, file in FEEDS.items()}
@@ -57,7 +55,7 @@ def test_reason_codes_agree_with_the_generator():
 
 @pytest.mark.parametrize("multiplier", [1.0, 10.0], ids=["default_rates", "10x_rates"])
 def test_rejects_equal_the_manifest(spark, tmp_path, multiplier):
-    import clean_feed
+    from autocorp_lake.jobs import clean_feed
 
     lake, manifest = land_exports(tmp_path, multiplier)
     registry = str(REPO / "include" / "tables.yaml")
@@ -93,7 +91,7 @@ def test_rejects_equal_the_manifest(spark, tmp_path, multiplier):
 
 
 def test_staged_types_and_repairs(spark, tmp_path):
-    import clean_feed
+    from autocorp_lake.jobs import clean_feed
 
     lake = tmp_path / "lake"
     folder = lake / "raw/csv"
@@ -109,7 +107,7 @@ def test_staged_types_and_repairs(spark, tmp_path):
         "5,,2024-02-01 10:00:00,INV-00000005,Cash,10.00,0.83,-10.83,Parts,Completed,,2024-02-01 10:00:00,2024-02-01 10:00:00",
     ]
     (folder / "sales_orders.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
-    summary = clean_feed.main(["--name", "sales_orders", "--run_id", "r", "--lake_root", str(lake),
+    summary = clean_feed.main(["--kind", "feed", "--name", "sales_orders", "--run_id", "r", "--lake_root", str(lake),
                                "--registry", str(REPO / "include/tables.yaml"),
                                "--order_date_start", "2023-01-01", "--order_date_end", "2024-12-31"])
     assert summary["rejected_by_reason"] == {"duplicate_order_id": 1, "malformed_date": 1,

@@ -12,7 +12,6 @@ import pyarrow as pa
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "glue_scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_quality_gate import NOW, _customers_table, _orders_table, batch_args, write_staged  # noqa: E402
@@ -34,7 +33,7 @@ def _stage(lake: Path, run_id: str, table: pa.Table, mode: str) -> None:
 
 
 def test_quarantined_batch_leaves_the_hudi_timeline_untouched(spark, tmp_path):
-    import promote
+    from autocorp_lake.jobs import promote
 
     from autocorp_lake.quality import gate
 
@@ -44,7 +43,7 @@ def test_quarantined_batch_leaves_the_hudi_timeline_untouched(spark, tmp_path):
 
     _stage(lake, "good", _orders_table(), "bulk_insert")
     assert gate.run_gate(batch_args(lake, "sales_order", "good"), now=NOW)["status"] == "passed"
-    written = promote.main(["--table", "sales_order", "--run_id", "good", "--lake_root", str(lake),
+    written = promote.main(["--kind", "table", "--name", "sales_order", "--run_id", "good", "--lake_root", str(lake),
                             "--registry", registry, "--hive_sync", "false"])
     assert written["written"] is True
     hudi = lake / "curated/hudi/sales_order"
@@ -58,7 +57,7 @@ def test_quarantined_batch_leaves_the_hudi_timeline_untouched(spark, tmp_path):
         gate.run_gate(batch_args(lake, "sales_order", "bad"), now=NOW)
     # the DAG's promote does not run after a failed gate; even run by hand it finds no staged batch
     with pytest.raises(FileNotFoundError):
-        promote.main(["--table", "sales_order", "--run_id", "bad", "--lake_root", str(lake),
+        promote.main(["--kind", "table", "--name", "sales_order", "--run_id", "bad", "--lake_root", str(lake),
                       "--registry", registry, "--hive_sync", "false"])
     assert _fingerprint(hudi) == before
     rows = spark.read.format("hudi").load(str(hudi)).count()
@@ -67,8 +66,8 @@ def test_quarantined_batch_leaves_the_hudi_timeline_untouched(spark, tmp_path):
 
 def test_feed_batch_clean_gate_promote(spark, tmp_path):
     """A CSV feed end to end: clean_feed -> gate (warnings only) -> promote into its curated table."""
-    import clean_feed
-    import promote
+    from autocorp_lake.jobs import clean_feed
+    from autocorp_lake.jobs import promote
 
     from autocorp_lake.quality import gate
 

@@ -114,7 +114,7 @@ def dms(lake):
 
 
 def apply_and_promote(lake: Path, table: str, run_id: str) -> tuple[dict, dict]:
-    args = {"table": table, "run_id": run_id, "lake_root": str(lake)}
+    args = {"kind": "table", "name": table, "run_id": run_id, "lake_root": str(lake)}
     manifest = run_glue_script("apply_changes", args)
     result = run_glue_script("promote", args)
     return manifest, result
@@ -206,7 +206,7 @@ def test_rerun_changes_nothing(spark, lake, dms):
         cp = json.loads(cp_path.read_text())
         cp["batches"].remove("run_002")
         cp_path.write_text(json.dumps(cp))
-        result = run_glue_script("promote", {"table": table, "run_id": "run_002", "lake_root": str(lake)})
+        result = run_glue_script("promote", {"kind": "table", "name": table, "run_id": "run_002", "lake_root": str(lake)})
         assert not result["written"] and "timeline" in result["skipped"]
     assert {t: snapshot(spark, lake, t) for t in tables} == data
     assert {t: commits(lake, t) for t in tables} == timeline
@@ -241,17 +241,17 @@ def test_catalog_has_the_synced_tables(spark, lake):
 def test_a_quarantined_batch_is_held_back_and_does_not_block_the_next_run(spark, lake, dms):
     """The gate moves a failed batch to quarantine (as gate.run_gate does); the next run takes only
     the newer files, and the released batch is promoted after it: the older change wins nowhere."""
-    from autocorp_lake.quality import gate
+    from autocorp_lake import lake as lake_io
 
     columns = [n for n, _ in CUSTOMERS] + ["loyalty_tier"]
     extra = [("loyalty_tier", pa.string())]
     before = snapshot(spark, lake, "customers", columns)
     held_key, next_key = sorted(before)[0], sorted(before)[-1]
     held_file = dms.cdc("customers", [("U", customer(held_key, name="held", loyalty_tier="bronze"))], extra=extra)
-    held = run_glue_script("apply_changes", {"table": "customers", "run_id": "run_bad", "lake_root": str(lake)})
+    held = run_glue_script("apply_changes", {"kind": "table", "name": "customers", "run_id": "run_bad", "lake_root": str(lake)})
     assert held["rows"] == 1
     staged, quarantine = lake / "staged/customers/run_bad", lake / "quarantine/customers/run_bad/batch"
-    gate.move_tree(str(staged), str(quarantine))
+    lake_io.move_tree(str(staged), str(quarantine))
 
     dms.cdc("customers", [("U", customer(next_key, name="next", loyalty_tier="gold"))], extra=extra)
     manifest, result = apply_and_promote(lake, "customers", "run_next")
@@ -260,8 +260,8 @@ def test_a_quarantined_batch_is_held_back_and_does_not_block_the_next_run(spark,
     got = snapshot(spark, lake, "customers", columns)
     assert got[next_key]["first_name"] == "next" and got[held_key] == before[held_key]  # held back
 
-    gate.move_tree(str(quarantine), str(staged))  # what release does before its gate and promote
-    released = run_glue_script("promote", {"table": "customers", "run_id": "run_bad", "lake_root": str(lake)})
+    lake_io.move_tree(str(quarantine), str(staged))  # what release does before its gate and promote
+    released = run_glue_script("promote", {"kind": "table", "name": "customers", "run_id": "run_bad", "lake_root": str(lake)})
     assert released["written"]
     assert_image(spark, lake, dms, "customers", columns)
     manifest, result = apply_and_promote(lake, "customers", "run_after")

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from autocorp_lake.lake import BatchArgs
 from autocorp_lake.quality import gate, results
 
 REPO = Path(__file__).resolve().parents[2]
@@ -133,7 +134,7 @@ def test_release_revalidates_a_fixed_batch(lake):
         gate.run_gate(batch_args(lake, "sales_order", "run_fix"), now=NOW)
     fixed = lake / "quarantine/sales_order/run_fix/batch/part-00000.parquet"
     pq.write_table(table, fixed)  # the fix: drop the duplicate
-    summary = release.release("sales_order", "run_fix", lake_root=str(lake), now=NOW)
+    summary = release.release(BatchArgs.of_zone("sales_order", "run_fix", str(lake)), now=NOW)
     assert summary["status"] == "passed"
     assert (lake / "staged/sales_order/run_fix/part-00000.parquet").exists()
     assert not (lake / "quarantine/sales_order/run_fix/batch").exists()
@@ -214,20 +215,20 @@ def test_big_batch_runs_in_the_quality_gate_job_with_the_same_verdict(lake, spar
     table = _orders_table()
     bad = pa.concat_tables([table, table.slice(4, 1)])  # order_id 5 twice
     write_staged(lake, "sales_order", "small", table.slice(0, 3))
-    assert dispatch.where(batch_args(lake, "sales_order", "small")) == "worker"
+    assert dispatch.where(BatchArgs.from_script_args(batch_args(lake, "sales_order", "small"))) == "worker"
 
     monkeypatch.setenv("AUTOCORP_GATE_PANDAS_MAX_ROWS", "10")
     write_staged(lake, "sales_order", "big_ok", table)
     write_staged(lake, "sales_order", "big_bad", bad)
     write_staged(lake, "sales_order", "worker_bad", bad)
-    assert dispatch.where(batch_args(lake, "sales_order", "big_ok")) == "glue_job"
+    assert dispatch.where(BatchArgs.from_script_args(batch_args(lake, "sales_order", "big_ok"))) == "glue_job"
 
-    ok = dispatch.run_gate_task(batch_args(lake, "sales_order", "big_ok"))
+    ok = dispatch.run_gate_task(BatchArgs.from_script_args(batch_args(lake, "sales_order", "big_ok")))
     assert ok["engine"] == "spark" and ok["job_run"] == "local" and not ok["critical_failures"]
     assert ok["status"] in ("passed", "warning") and ok["passed"] >= ok["expectations"] - len(ok["warnings"])
 
     with pytest.raises(gate.QualityGateFailed) as in_job:
-        dispatch.run_gate_task(batch_args(lake, "sales_order", "big_bad"))
+        dispatch.run_gate_task(BatchArgs.from_script_args(batch_args(lake, "sales_order", "big_bad")))
     with pytest.raises(gate.QualityGateFailed) as in_worker:
         gate.run_gate(batch_args(lake, "sales_order", "worker_bad"), engine="pandas")
     failed = sorted((r["expectation"], r["column"], r["unexpected_count"])

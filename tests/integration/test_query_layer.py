@@ -30,9 +30,9 @@ SQL = config.include_dir() / "sql"
 
 def promote_all(run_id: str) -> None:
     for table in config.registry().in_load_order():
-        args = {"table": table.name, "run_id": run_id}
-        run_glue_script("apply_changes.py", args, in_process=True)
-        run_glue_script("promote.py", args, in_process=True)
+        args = {"kind": "table", "name": table.name, "run_id": run_id}
+        run_glue_script("apply_changes", args, in_process=True)
+        run_glue_script("promote", args, in_process=True)
 
 
 def instants(table: str) -> list[str]:
@@ -268,7 +268,7 @@ def test_hudi_rs_reads_bucket_index_merge_on_read_with_compaction(demo_lake, spa
     """The layout an unpartitioned merge-on-read table gets from promote (bucket index), with an
     inline compaction between log writes: updates, compaction, then deletes and updates that add a
     column (schema evolution) in log files on the compacted base."""
-    import promote
+    from autocorp_lake.jobs import promote
     from pyspark.sql import functions as F
 
     name = "customers_mor_bucket"

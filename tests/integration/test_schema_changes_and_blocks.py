@@ -17,7 +17,7 @@ import pytest
 from autocorp_lake import config
 from autocorp_lake.local import query_engine, replicator
 from autocorp_lake.local.jobs import run_glue_script
-from autocorp_lake.pipelines import script_args
+from autocorp_lake.lake import BatchArgs
 from autocorp_lake.quality import gate, held, release
 from autocorp_lake.reconcile import reconcile
 
@@ -57,7 +57,7 @@ def quiet(*args, **kwargs):
 
 
 def stage(table: str, run_id: str) -> dict:
-    batch = script_args("table", table, run_id)
+    batch = BatchArgs.of("table", table, run_id).script_args()
     run_glue_script("apply_changes", {k.removeprefix("--"): v for k, v in batch.items()})
     return batch
 
@@ -218,15 +218,16 @@ def test_fix_and_release_and_a_failed_release_goes_back(source_db, spark, lake, 
     def broken_promote():
         raise RuntimeError("disk full")
 
-    release.fix_batch(spark, "auto_parts", "c1", lake, "part_id", exclude_keys=["2"])
+    held_batch = BatchArgs.of_zone("auto_parts", "c1", lake)
+    release.fix_batch(spark, held_batch, "part_id", exclude_keys=["2"])
     with pytest.raises(gate.GateError, match="back in"):
-        release.release_and_promote("auto_parts", "c1", broken_promote)
-    assert Path(release.quarantined_batch("auto_parts", "c1", lake)).is_dir()
-    assert not Path(gate.staged_uri(lake, "auto_parts", "c1")).exists()
+        release.release_and_promote(held_batch, broken_promote)
+    assert Path(release.quarantined_batch(held_batch)).is_dir()
+    assert not Path(held_batch.staged).exists()
     assert state_of("auto_parts")["state"] == "blocked"
 
     # the Spark-rewritten batch keeps the table's parquet types: promote merges it
-    result = release.release_and_promote("auto_parts", "c1", lambda: promote(batch))
+    result = release.release_and_promote(held_batch, lambda: promote(batch))
     assert result["promote"]["written"] is True
     assert state_of("auto_parts")["state"] == "ok"
     rows = {r["part_id"]: r for r in spark.read.format("hudi").load(hudi).collect()}

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "glue_scripts"))
 
-import apply_changes as ac  # noqa: E402
+from autocorp_lake.jobs import apply_changes as ac  # noqa: E402
 
 pytestmark = pytest.mark.spark
 
@@ -93,11 +90,10 @@ def test_files_in_order_and_unprocessed():
     ]
     assert ac.order_files(files) == [files[3], files[1], files[2], files[0]]
     assert ac.unprocessed(files, [files[3], files[1]]) == [files[2], files[0]]
-    assert ac.safe_run_id("scheduled__2024-06-01T00:10:00+00:00") == "scheduled__2024-06-01T00_10_00_00_00"
 
 
 def test_promote_options_follow_the_registry():
-    import promote
+    from autocorp_lake.jobs import promote
 
     options = promote.hudi_options(SPEC, "upsert", "run_1")
     assert options["hoodie.datasource.write.table.type"] == "MERGE_ON_READ"
@@ -126,7 +122,7 @@ def test_promote_options_follow_the_registry():
 
 
 def test_metadata_table_on_s3_only_unless_set(monkeypatch):
-    import promote
+    from autocorp_lake.jobs import promote
 
     monkeypatch.delenv("AUTOCORP_HUDI_METADATA", raising=False)
     assert promote.metadata_table_default("s3://autocorp-datalake-dev") is True
@@ -148,18 +144,48 @@ def test_registry_buckets_only_on_unpartitioned_tables():
         config._parse_registry(data)
 
 
-def test_glue_compat_parses_name_value_pairs():
-    import glue_compat
+def test_glue_stand_in_parses_name_value_pairs():
+    from autocorp_lake.jobs import glue
 
-    args = glue_compat.parse_args(["--table", "customers", "--run_id=r1", "--flag"], ["table"],
-                                  {"lake_root": None})
-    assert args == {"table": "customers", "run_id": "r1", "flag": "true", "lake_root": None}
-    with pytest.raises(glue_compat.ArgumentError, match="--table"):
-        glue_compat.parse_args([], ["table"])
+    args = glue.parse_args(["--name", "customers", "--run_id=r1", "--flag"], ["name"],
+                           {"lake_root": None})
+    assert args == {"name": "customers", "run_id": "r1", "flag": "true", "lake_root": None}
+    with pytest.raises(glue.ArgumentError, match="--name"):
+        glue.parse_args([], ["name"])
+
+
+def test_every_job_parses_its_batch_one_way(tmp_path):
+    """Only --kind, --name, --run_id, --lake_root and --registry travel; the rest is derived."""
+    from autocorp_lake import config
+    from autocorp_lake.lake import BatchArgs, BatchArgsError
+
+    argv = ["--kind", "feed", "--name", "customers", "--run_id", "scheduled__2024-06-01T00:10:00+00:00",
+            "--lake_root", f"{tmp_path}/", "--JOB_NAME", "autocorp-promote-dev", "--catalog_database", "x"]
+    batch, extra = BatchArgs.from_argv(argv, "promote", catalog_database="autocorp_curated")
+    assert batch.run_id == config.safe_run_id(batch.run_id) == "scheduled__2024-06-01T00_10_00_00_00"
+    assert (batch.zone, batch.curated_table, batch.lake_root) == ("feed_customers", "customers_master", str(tmp_path))
+    assert batch.staged == f"{tmp_path}/staged/feed_customers/{batch.run_id}"
+    assert batch.manifest == f"{batch.staged}/_batch.json"
+    assert batch.quarantine == f"{tmp_path}/quarantine/feed_customers/{batch.run_id}"
+    assert batch.quality_results == f"{tmp_path}/logs/quality/feed_customers/{batch.run_id}"
+    assert batch.registry == config.registry_uri() and batch.transform_job == "clean_feed"
+    assert extra == {"JOB_NAME": "autocorp-promote-dev", "catalog_database": "x"}
+    assert BatchArgs.from_script_args(batch.script_args()) == batch
+    assert BatchArgs.of_zone("feed_customers", batch.run_id, batch.lake_root) == batch
+    with pytest.raises(glue_argument_error()):
+        BatchArgs.from_argv(["--name", "customers"], "promote")  # no --kind
+    with pytest.raises(BatchArgsError, match="--kind 'tabel'"):
+        BatchArgs.of("tabel", "customers", "r")
+
+
+def glue_argument_error():
+    from autocorp_lake.jobs import glue
+
+    return glue.ArgumentError
 
 
 def test_a_table_without_its_bucket_layout_is_refused_with_the_fix(tmp_path):
-    import promote
+    from autocorp_lake.jobs import promote
 
     spec = {**SPEC, "name": "customers", "partition": None, "buckets": 4}
     table = tmp_path / "curated/hudi/customers"

@@ -125,7 +125,6 @@ def test_the_share_lands_as_it_is_like_datasync(dirs):
     """Point 6: DataSync copies the share as it is under the S3 location raw/csv/ (it cannot sort
     files into per-feed folders), selecting with the task's include filter; the local transfer does
     exactly that, and clean_feed reads each feed where it lands."""
-    import sys
 
     exports, lake = dirs
     (exports / "archive").mkdir()
@@ -142,13 +141,12 @@ def test_the_share_lands_as_it_is_like_datasync(dirs):
     assert ignored == ["archive/data_validation_manifest.json", "notes.txt"]
     assert not (lake / "raw/csv/customers").exists()
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "glue_scripts"))
-    import clean_feed
+    from autocorp_lake import lake as lake_keys
 
     for feed in config.registry().feeds:
-        assert clean_feed.raw_key(feed.name, feed.file) == f"raw/csv/{feed.file}"
-    assert clean_feed.MANIFEST_KEY == "raw/csv/data_validation_manifest.json"
-    assert (lake / clean_feed.raw_key("customers", "customers.csv")).read_bytes() == (exports / "customers.csv").read_bytes()
+        assert lake_keys.raw_csv_key(feed.file) == f"raw/csv/{feed.file}"
+    assert lake_keys.EXPORT_MANIFEST_KEY == "raw/csv/data_validation_manifest.json"
+    assert (lake / lake_keys.raw_csv_key("customers.csv")).read_bytes() == (exports / "customers.csv").read_bytes()
 
 
 def test_include_filter_is_the_datasync_tasks():

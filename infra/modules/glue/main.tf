@@ -16,11 +16,11 @@ locals {
     raw_csv      = { name = "autocorp-raw-csv-${var.environment}", path = "raw/csv/" }
   }
 
-  # Every job gets the same code (glue_compat.py + the autocorp_lake package zip from `make bundle`)
-  # and PyYAML (the scripts read include/tables.yaml); the quality gate adds GX. No job uses Glue
+  # Every job gets the same code (the autocorp_lake package zip from `make bundle`: the scripts are
+  # entry points into autocorp_lake.jobs) and PyYAML (the registry); the quality gate adds GX. No job uses Glue
   # job bookmarks: runs of one job overlap (one per table, a bootstrap beside a CDC run) and a
   # bookmark fails them with a version mismatch; the lake's checkpoints track what was processed.
-  extra_py_files = "${local.scripts_prefix}/glue_compat.py,${local.scripts_prefix}/${local.package_zip}"
+  extra_py_files = "${local.scripts_prefix}/${local.package_zip}"
 
   jobs = {
     apply_changes = {
@@ -58,7 +58,6 @@ locals {
       python_modules = var.python_modules
       connections    = [aws_glue_connection.source.name]
       extra_arguments = {
-        "--mode"              = "reconcile"
         "--source_connection" = aws_glue_connection.source.name
         "--registry"          = "s3://${var.lake_bucket}/config/tables.yaml"
         "--lake_root"         = "s3://${var.lake_bucket}"
@@ -78,10 +77,6 @@ locals {
     "--enable-continuous-cloudwatch-log" = "true"
     "--job-language"                     = "python"
     "--TempDir"                          = "s3://${var.lake_bucket}/logs/glue-temp/"
-    "--lake_bucket"                      = var.lake_bucket
-    "--lake_env"                         = var.environment
-    "--source_schema"                    = var.source_schema
-    "--metrics_namespace"                = var.metrics_namespace
   }
 
   hudi_spark_conf = join(" --conf ", [

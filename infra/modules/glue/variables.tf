@@ -106,14 +106,3 @@ variable "max_concurrent_runs" {
   default     = 11
 }
 
-variable "metrics_namespace" {
-  description = "CloudWatch namespace of the lake's custom metrics."
-  type        = string
-  default     = "AutoCorpLake"
-}
-
-variable "source_schema" {
-  description = "Schema of the source tables (registry source_schema)."
-  type        = string
-  default     = "public"
-}

@@ -1,8 +1,9 @@
-"""Run a Glue script of `glue_scripts/` on the local target.
+"""Run a Glue job on the local target.
 
-In-process (the script's `main(argv)` with the current SparkSession; the default when
-AUTOCORP_SPARK_INPROCESS=1, as in the tests) or as a `spark-submit` child with the local Spark
-settings (the default otherwise), streaming its log and raising with the log's tail on failure.
+In-process (`autocorp_lake.jobs.<job>.main(argv)` with the current SparkSession; the default when
+AUTOCORP_SPARK_INPROCESS=1, as in the tests) or as a `spark-submit` child of the job's entry point
+`glue_scripts/<job>.py` with the local Spark settings (the default otherwise), streaming its log
+and raising with the log's tail on failure.
 """
 
 from __future__ import annotations
@@ -10,16 +11,14 @@ from __future__ import annotations
 import collections
 import importlib
 import logging
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Callable
 
 from autocorp_lake import config
 
-# the last line of a Python traceback, e.g. "glue_compat.ArgumentError: --table 'x' is not ..."
+# the last line of a Python traceback, e.g. "autocorp_lake.lake.BatchArgsError: --kind 'x' is not ..."
 ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Failed)\b.*?: ")
 
 
@@ -67,20 +66,20 @@ class GlueScriptError(RuntimeError):
     """A Glue script failed; the message's first line is the cause, then the tail of its log."""
 
 
-def glue_scripts_dir() -> Path:
-    return Path(os.environ.get("AUTOCORP_GLUE_SCRIPTS_DIR", config.repo_root() / "glue_scripts"))
+JOBS = ("apply_changes", "clean_feed", "promote", "quality_gate", "maintenance")
 
 
-def script_path(script: str) -> Path:
-    """`apply_changes`, `apply_changes.py` or a path -> the script file."""
-    path = Path(script)
-    if path.suffix != ".py":
-        path = path.with_suffix(".py")
-    if not path.is_absolute() and not path.exists():
-        path = glue_scripts_dir() / path.name
-    if not path.is_file():
-        raise FileNotFoundError(f"Glue script {script!r} not found (looked for {path})")
-    return path
+def job_name(job: str) -> str:
+    """`apply_changes`, `apply_changes.py` or `glue_scripts/apply_changes.py` -> `apply_changes`."""
+    name = Path(job).stem
+    if name not in JOBS:
+        raise ValueError(f"unknown Glue job {job!r}; the jobs are {', '.join(JOBS)}")
+    return name
+
+
+def script_path(job: str) -> Path:
+    """The entry point that spark-submit (and Glue) runs for a job."""
+    return config.glue_scripts_dir() / f"{job_name(job)}.py"
 
 
 def to_argv(args: dict) -> list[str]:
@@ -92,8 +91,6 @@ def to_argv(args: dict) -> list[str]:
     return argv
 
 
-def _in_process_default() -> bool:
-    return os.environ.get("AUTOCORP_SPARK_INPROCESS", "0").strip().lower() in ("1", "true", "yes")
 
 
 # JVM errors that a retry in the same process cannot heal: the classpath is fixed at JVM start
@@ -113,12 +110,8 @@ def classpath_fix(exc: BaseException) -> str | None:
             f"into {local_spark.ivy_dir()}, then run again")
 
 
-def run_in_process(script: str, args: dict):
-    path = script_path(script)
-    folder = str(path.parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    module = importlib.import_module(path.stem)
+def run_in_process(job: str, args: dict):
+    module = importlib.import_module(f"autocorp_lake.jobs.{job_name(job)}")
     return module.main(to_argv(args))
 
 
@@ -126,7 +119,7 @@ def run_glue_script(script: str, args: dict, in_process: bool | None = None,
                     log: Callable[[str], None] | None = None, tail_lines: int = 60):
     """Run a Glue script locally; in-process returns what main() returns, spark-submit None."""
     if in_process is None:
-        in_process = _in_process_default()
+        in_process = config.spark_in_process()
     if in_process:
         return run_in_process(script, args)
 

@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import sqlglot
 from sqlglot import exp
 
 from autocorp_lake import config

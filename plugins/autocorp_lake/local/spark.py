@@ -274,9 +274,6 @@ def spark_submit_command(
         "--name", conf.pop("spark.app.name"),
     ]
     command += ["--driver-class-path", conf.pop("spark.driver.extraClassPath")]
-    compat = script_path.parent / "glue_compat.py"
-    if compat.is_file() and compat != script_path:
-        command += ["--py-files", str(compat)]
     for key, value in conf.items():
         command += ["--conf", f"{key}={value}"]
     command.append(str(script_path))

@@ -36,19 +36,20 @@ import datetime as dt
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from autocorp_lake import config, lake
+from autocorp_lake.jobs import glue
+from autocorp_lake.lake import BatchArgs
 from autocorp_lake.quality import schema_drift, suites
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PANDAS_MAX_ROWS = 500_000
 SAMPLE_SIZE = 20
-QUARANTINE_BATCH_DIR = "batch"
 
 
 def _failure_base() -> type[Exception]:
@@ -102,30 +103,21 @@ def choose_engine(rows: int, engine: str | None = None) -> str:
     return "pandas" if rows < pandas_max_rows() else "spark"
 
 
-def order_window() -> tuple[dt.datetime, dt.datetime]:
-    start = os.environ.get("ORDER_DATE_START", "2023-01-01")
-    end = os.environ.get("ORDER_DATE_END", "2024-12-31")
-    try:
-        start_ts = dt.datetime.combine(dt.date.fromisoformat(start), dt.time())
-        end_ts = dt.datetime.combine(dt.date.fromisoformat(end), dt.time()) + dt.timedelta(days=1)
-    except ValueError as exc:
-        raise GateError(f"ORDER_DATE_START={start!r} / ORDER_DATE_END={end!r}: dates must be YYYY-MM-DD") from exc
-    return start_ts, end_ts - dt.timedelta(microseconds=1)
-
-
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def suite_parameters(kind: str, previous_rows: int | None, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Values of the suites' $PARAMETERs for one run."""
+def suite_parameters(kind: str, previous_rows: int | None, now: dt.datetime | None = None,
+                     lake_root: str | None = None) -> dict[str, Any]:
+    """Values of the suites' $PARAMETERs for one run (the order-date window as the cleaner sees it)."""
     now = now or _utcnow()
     low, high = _env_float("AUTOCORP_GATE_ROWCOUNT_MIN_RATIO", 0.1), _env_float("AUTOCORP_GATE_ROWCOUNT_MAX_RATIO", 10.0)
     if previous_rows:
         row_min, row_max = int(previous_rows * low), int(previous_rows * high) + 1
     else:
         row_min, row_max = 0, 2**62
-    start, end = order_window()
+    start, end = (dt.datetime.combine(day, dt.time()) for day in config.order_window(lake_root))
+    end += dt.timedelta(days=1, microseconds=-1)
     if kind == "table":
         freshness = now - dt.timedelta(hours=_env_float("AUTOCORP_GATE_FRESHNESS_HOURS", 48))
         end = now + dt.timedelta(days=1)
@@ -135,170 +127,11 @@ def suite_parameters(kind: str, previous_rows: int | None, now: dt.datetime | No
             "order_date_min": start, "order_date_max": end}
 
 
-# --- the lake: a local folder or s3://bucket/prefix ---------------------------------------------
-
-
-def safe_run_id(run_id: str) -> str:
-    """The folder name of a run (the same rule as the Glue scripts)."""
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", str(run_id)).strip("_") or "run"
-
-
-def join(root: str, *keys: str) -> str:
-    parts = [str(root).rstrip("/")] + [str(k).strip("/") for k in keys if str(k).strip("/")]
-    return "/".join(parts)
-
-
-def is_s3(uri: str) -> bool:
-    return str(uri).startswith("s3://")
-
-
-def _split_s3(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri[len("s3://"):].partition("/")
-    return bucket, key
-
-
-def _s3():
-    import boto3
-
-    return boto3.client("s3")
-
-
-def list_keys(uri: str) -> list[str]:
-    """Every object/file under uri (recursive), sorted, as full URIs/paths."""
-    if is_s3(uri):
-        bucket, prefix = _split_s3(uri.rstrip("/") + "/")
-        out = []
-        for page in _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            out += [f"s3://{bucket}/{item['Key']}" for item in page.get("Contents", [])]
-        return sorted(out)
-    if not os.path.isdir(uri):
-        return []
-    return sorted(str(p) for p in Path(uri).rglob("*") if p.is_file())
-
-
-def list_children(uri: str) -> list[str]:
-    """The files directly under uri (not recursive): Hudi's timeline folder without its subfolders."""
-    if is_s3(uri):
-        bucket, prefix = _split_s3(uri.rstrip("/") + "/")
-        out = []
-        for page in _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-            out += [f"s3://{bucket}/{item['Key']}" for item in page.get("Contents", [])]
-        return sorted(out)
-    if not os.path.isdir(uri):
-        return []
-    return sorted(str(p) for p in Path(uri).iterdir() if p.is_file())
-
-
-def data_files(uri: str) -> list[str]:
-    """Parquet files under uri, skipping hidden/underscore names and folders (e.g. .hoodie)."""
-    out = []
-    for key in list_keys(uri):
-        rel = key[len(uri.rstrip("/")) + 1:]
-        if not key.endswith(".parquet"):
-            continue
-        if any(part.startswith((".", "_")) for part in rel.split("/")):
-            continue
-        out.append(key)
-    return out
-
-
-def exists(uri: str) -> bool:
-    if is_s3(uri):
-        bucket, key = _split_s3(uri)
-        return _s3().list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("KeyCount", 0) > 0
-    return os.path.exists(uri)
-
-
-def read_text(uri: str) -> str:
-    if is_s3(uri):
-        bucket, key = _split_s3(uri)
-        return _s3().get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
-    return Path(uri).read_text(encoding="utf-8")
-
-
-def write_text(uri: str, text: str) -> None:
-    if is_s3(uri):
-        bucket, key = _split_s3(uri)
-        _s3().put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
-        return
-    folder = os.path.dirname(uri)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, uri)
-
-
-def move_tree(src: str, dst: str) -> None:
-    """Move a batch folder (local rename, or S3 copy + delete)."""
-    if is_s3(src):
-        client = _s3()
-        for key in list_keys(src):
-            rel = key[len(src.rstrip("/")) + 1:]
-            sb, sk = _split_s3(key)
-            db, dk = _split_s3(join(dst, rel))
-            client.copy_object(Bucket=db, Key=dk, CopySource={"Bucket": sb, "Key": sk})
-            client.delete_object(Bucket=sb, Key=sk)
-        return
-    if os.path.exists(dst):
-        shutil.rmtree(dst)
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    shutil.move(src, dst)
-
-
-def download_tree(uri: str, dest: str) -> str:
-    """An s3:// folder into a local folder (the gate validates local files)."""
-    client = _s3()
-    for key in list_keys(uri):
-        rel = key[len(uri.rstrip("/")) + 1:]
-        bucket, k = _split_s3(key)
-        target = os.path.join(dest, rel)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        client.download_file(bucket, k, target)
-    return dest
-
-
-def upload_tree(folder: str, uri: str) -> None:
-    client = _s3()
-    for path in Path(folder).rglob("*"):
-        if path.is_file():
-            bucket, key = _split_s3(join(uri, str(path.relative_to(folder))))
-            client.upload_file(str(path), bucket, key)
-
-
-# --- zone names --------------------------------------------------------------------------------
-
-
-def staged_uri(lake_root: str, zone: str, run_id: str) -> str:
-    return join(lake_root, "staged", zone, run_id)
-
-
-def quarantine_uri(lake_root: str, zone: str, run_id: str) -> str:
-    return join(lake_root, "quarantine", zone, run_id)
-
-
-def results_uri(lake_root: str, zone: str, run_id: str) -> str:
-    return join(lake_root, "logs/quality", zone, run_id)
-
-
-def data_docs_uri(lake_root: str) -> str:
-    return join(lake_root, "logs/quality/data_docs")
-
-
 def _curated_name(registry_uri: str | None, parent: dict) -> str:
     if parent["kind"] == "table":
         return parent["name"]
-    import yaml
-
-    data = yaml.safe_load(read_text(registry_uri)) if registry_uri else None
-    if data is None:
-        from autocorp_lake import config
-
-        return config.registry().feed(parent["name"]).curated_table
-    for item in data.get("feeds", []):
-        if item["name"] == parent["name"]:
-            return item["curated_table"]
-    raise GateError(f"feed {parent['name']!r} is not in the registry {registry_uri}")
+    registry = config.registry_at(registry_uri) if registry_uri else config.registry()
+    return registry.feed(parent["name"]).curated_table
 
 
 def parent_keys(lake_root: str, parent: dict, registry_uri: str | None = None) -> set | None:
@@ -306,23 +139,20 @@ def parent_keys(lake_root: str, parent: dict, registry_uri: str | None = None) -
     import pyarrow.parquet as pq
 
     zone = suites.suite_name(parent["kind"], parent["name"])
-    files = data_files(join(lake_root, "curated/hudi", _curated_name(registry_uri, parent)))
-    files += data_files(join(lake_root, "staged", zone))
+    files = lake.list_files(lake.join(lake_root, lake.hudi_prefix(_curated_name(registry_uri, parent))))
+    files += lake.list_files(lake.join(lake_root, "staged", zone))
     if not files:
         return None
     keys: set = set()
     with tempfile.TemporaryDirectory(prefix="gate-parent-") as scratch:
         for index, path in enumerate(files):
-            if is_s3(path):  # boto3, like the batch itself
-                bucket, key = _split_s3(path)
-                local = os.path.join(scratch, f"{index}.parquet")
-                _s3().download_file(bucket, key, local)
-                path = local
+            if lake.is_s3(path):  # boto3, like the batch itself
+                path = lake.download(path, os.path.join(scratch, f"{index}.parquet"))
             if parent["column"] not in pq.read_schema(path).names:
                 continue
             column = pq.read_table(path, columns=[parent["column"]]).column(0)
             keys.update(v for v in column.to_pylist() if v is not None)
-            if is_s3(files[index]):
+            if lake.is_s3(files[index]):
                 os.remove(path)
     return keys
 
@@ -333,8 +163,8 @@ def parent_keys_spark(spark, lake_root: str, parent: dict, registry_uri: str | N
     from pyspark.sql import functions as F
 
     zone = suites.suite_name(parent["kind"], parent["name"])
-    files = data_files(join(lake_root, "curated/hudi", _curated_name(registry_uri, parent)))
-    files += data_files(join(lake_root, "staged", zone))
+    files = lake.list_files(lake.join(lake_root, lake.hudi_prefix(_curated_name(registry_uri, parent))))
+    files += lake.list_files(lake.join(lake_root, "staged", zone))
     if not files:
         return None
     keys = spark.read.parquet(*files).select(F.col(parent["column"]).cast("string").alias("__parent_key"))
@@ -632,15 +462,13 @@ def prune_results(results_dir: str, zone: str) -> None:
 def sync_results_up(results_local: str, results_uri: str, zone: str) -> None:
     """S3 copy of one suite's GX results = the local (pruned) folder: upload new, delete pruned."""
     local = Path(results_local) / zone
-    remote = join(results_uri, zone)
+    remote = lake.join(results_uri, zone)
     if local.is_dir():
-        upload_tree(str(local), remote)
+        lake.upload_tree(str(local), remote)
     kept = {str(p.relative_to(local)) for p in local.rglob("*") if p.is_file()} if local.is_dir() else set()
-    client = _s3()
-    for key in list_keys(remote):
+    for key in lake.list_keys(remote):
         if key[len(remote) + 1:] not in kept:
-            bucket, k = _split_s3(key)
-            client.delete_object(Bucket=bucket, Key=k)
+            lake.remove_tree(key)
 
 
 # --- previous runs -----------------------------------------------------------------------------
@@ -649,11 +477,11 @@ def sync_results_up(results_local: str, results_uri: str, zone: str) -> None:
 def previous_result(lake_root: str, zone: str, run_id: str) -> dict | None:
     """The newest result.json of another run of the same table/feed that had rows."""
     best = None
-    for key in list_keys(join(lake_root, "logs/quality", zone)):
+    for key in lake.list_keys(lake.join(lake_root, "logs/quality", zone)):
         if not key.endswith("/result.json") and not key.endswith(os.sep + "result.json"):
             continue
         try:
-            data = json.loads(read_text(key))
+            data = json.loads(lake.read_text(key))
         except (OSError, ValueError):
             continue
         if data.get("run_id") == run_id or not data.get("rows"):
@@ -670,24 +498,24 @@ def staged_rows(staged: str) -> int | None:
     """Rows of a staged batch: the parquet footers of a local batch (exact, cheap); for an s3://
     batch the `_batch.json` manifest of apply_changes / clean_feed, so that no data is fetched to
     decide where to validate it; None when neither is there."""
-    if not is_s3(staged):
-        files = data_files(staged)
+    if not lake.is_s3(staged):
+        files = lake.list_files(staged)
         return _footer_rows(files) if files else None
-    manifest = join(staged, "_batch.json")
-    if not exists(manifest):
+    manifest = lake.join(staged, "_batch.json")
+    if not lake.exists(manifest):
         return None
-    rows = json.loads(read_text(manifest)).get("rows")
+    rows = json.loads(lake.read_text(manifest)).get("rows")
     return None if rows is None else int(rows)
 
 
 def _local_files(staged: str, files: list[str], workdir: str) -> list[str]:
     """The batch's parquet files on local disk (an s3:// batch is downloaded once)."""
-    if not is_s3(staged):
+    if not lake.is_s3(staged):
         return files
     local = os.path.join(workdir, "batch")
     if not os.path.isdir(local):
-        download_tree(staged, local)
-    return data_files(local)
+        lake.download_tree(staged, local)
+    return lake.list_files(local)
 
 
 def _footer_rows(files: list[str]) -> int:
@@ -705,37 +533,21 @@ def task_summary(summary: dict) -> dict:
     }
 
 
-def _arg(batch: dict, name: str, default: str | None = None) -> str | None:
-    value = batch.get(f"--{name}", batch.get(name, default))
-    return None if value is None else str(value)
-
-
-def batch_location(batch: dict) -> tuple[str, str, str, str, str]:
-    """(kind, name, zone, run_id, lake_root) of the pipeline's script arguments."""
-    kind = _arg(batch, "kind", "table")
-    name = _arg(batch, "name") or _arg(batch, kind)
-    run_id = _arg(batch, "run_id")
-    if not name or not run_id:
-        raise GateError(f"the batch needs --name and --run_id, got {sorted(batch)}")
-    lake_root = (_arg(batch, "lake_root") or _default_lake_root()).rstrip("/")
-    return kind, name, suites.suite_name(kind, name), safe_run_id(run_id), lake_root
-
-
-def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = None) -> dict:
-    """Validate the staged batch of `batch` (the Glue script args); see the module doc."""
-    kind, name, zone, run_id, lake_root = batch_location(batch)
-    registry_uri = _arg(batch, "registry")
+def run_gate(batch: BatchArgs | dict, engine: str | None = None, now: dt.datetime | None = None) -> dict:
+    """Validate the staged batch (BatchArgs, or the pipeline's script arguments); see the module doc."""
+    if not isinstance(batch, BatchArgs):
+        batch = BatchArgs.from_script_args(batch)
+    kind, name, zone, run_id, lake_root = batch.kind, batch.name, batch.zone, batch.run_id, batch.lake_root
+    registry_uri = batch.registry
     now = now or _utcnow()
 
     suite_data = suites.read_suite_json(zone)
     meta = (suite_data.get("meta") or {}).get("autocorp") or {}
     key = (meta.get("primary_key") or [None])[0]
-    staged = staged_uri(lake_root, zone, run_id)
-    quarantine = quarantine_uri(lake_root, zone, run_id)
-    out_dir = results_uri(lake_root, zone, run_id)
+    staged, quarantine, out_dir = batch.staged, batch.quarantine, batch.quality_results
 
-    if not exists(staged):
-        if exists(join(quarantine, QUARANTINE_BATCH_DIR)):
+    if not lake.exists(staged):
+        if lake.exists(lake.join(quarantine, lake.QUARANTINED_BATCH)):
             raise QualityGateFailed(
                 f"batch {run_id} of {zone} is in quarantine ({quarantine}); fix it and release it with "
                 f"autocorp-lake release {zone} {run_id}"
@@ -747,7 +559,7 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
 
     workdir = tempfile.mkdtemp(prefix=f"gate-{zone}-")
     try:
-        files = data_files(staged)  # s3:// URIs on AWS: what Spark reads
+        files = lake.list_files(staged)  # s3:// URIs on AWS: what Spark reads
         rows = staged_rows(staged)
         if rows is None:
             rows = _footer_rows(_local_files(staged, files, workdir))
@@ -756,12 +568,12 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
             "suite": zone, "rows": rows, "engine": None, "validated_at": now.isoformat() + "Z",
             "staged": staged, "quarantine": None, "status": None, "notes": [],
             "critical_failures": [], "warnings": [], "results": [],
-            "data_docs": join(data_docs_uri(lake_root), "index.html"),
+            "data_docs": lake.join(lake.join(lake_root, lake.DATA_DOCS_PREFIX), "index.html"),
         }
         if rows == 0:
             summary.update(status="empty", engine="none")
             summary["notes"].append("empty batch: nothing to validate")
-            write_text(join(out_dir, "result.json"), json.dumps(summary, indent=2, default=str))
+            lake.write_text(lake.join(out_dir, "result.json"), json.dumps(summary, indent=2, default=str))
             return summary
 
         drift = None
@@ -769,7 +581,7 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
             suite_data, drift = _schema_drift(suite_data, staged, lake_root, name, meta)
             summary["schema_drift"] = drift.__dict__ if drift.new or drift.blocking else None
         previous = previous_result(lake_root, zone, run_id)
-        parameters = suite_parameters(kind, previous["rows"] if previous else None, now)
+        parameters = suite_parameters(kind, previous["rows"] if previous else None, now, lake_root)
         summary["parameters"] = _jsonable(parameters)
         summary["previous_run"] = previous["run_id"] if previous else None
         chosen = choose_engine(rows, engine)
@@ -779,14 +591,14 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
             data = add_derived_pandas(to_pandas(_arrow_table(_local_files(staged, files, workdir))), specs, kind, lake_root, registry_uri,
                                       summary["notes"], tuple(meta.get("primary_key") or ()))
         else:
-            spark = _spark()  # reads s3:// itself on Glue: a big batch is never copied to a worker
+            spark = glue.get_spark("quality-gate")  # reads s3:// itself on Glue: a big batch is never copied to a worker
             data = add_derived_spark(spark.read.parquet(*files), specs, kind, lake_root, registry_uri,
                                      summary["notes"], tuple(meta.get("primary_key") or ()))
 
-        docs_local = data_docs_uri(lake_root) if not is_s3(lake_root) else os.path.join(workdir, "data_docs")
-        results_local = join(lake_root, "logs/quality/gx_results") if not is_s3(lake_root) else os.path.join(workdir, "gx_results")
-        if is_s3(lake_root):  # GX 1.x has no S3 stores: work on a local copy of the results
-            download_tree(join(lake_root, "logs/quality/gx_results"), results_local)
+        docs_local = lake.join(lake_root, lake.DATA_DOCS_PREFIX) if not lake.is_s3(lake_root) else os.path.join(workdir, "data_docs")
+        results_local = lake.join(lake_root, lake.QUALITY_RESULTS_PREFIX) if not lake.is_s3(lake_root) else os.path.join(workdir, "gx_results")
+        if lake.is_s3(lake_root):  # GX 1.x has no S3 stores: work on a local copy of the results
+            lake.download_tree(lake.join(lake_root, lake.QUALITY_RESULTS_PREFIX), results_local)
         context = gx_context(results_local, docs_local)
         suite = suites.to_gx_suite(suite_data, zone)
         gx_result = validate(context, suite, data, chosen, zone, run_id, key, parameters, now)
@@ -801,29 +613,29 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
         summary["status"] = "failed" if summary["critical_failures"] else ("warning" if summary["warnings"] else "passed")
         gx_json = json.dumps(_jsonable(gx_result.to_json_dict()), indent=2, default=str)
 
-        write_text(join(out_dir, "validation_result.json"), gx_json)
+        lake.write_text(lake.join(out_dir, "validation_result.json"), gx_json)
         try:
             prune_results(results_local, zone)
             context.build_data_docs()
-            if is_s3(lake_root):
-                sync_results_up(results_local, join(lake_root, "logs/quality/gx_results"), zone)
-                upload_tree(docs_local, data_docs_uri(lake_root))
+            if lake.is_s3(lake_root):
+                sync_results_up(results_local, lake.join(lake_root, lake.QUALITY_RESULTS_PREFIX), zone)
+                lake.upload_tree(docs_local, lake.join(lake_root, lake.DATA_DOCS_PREFIX))
         except Exception as exc:  # the docs are a view; never let them decide the gate
             log.warning("Data Docs build failed: %s", exc)
             summary["notes"].append(f"Data Docs build failed: {exc}")
 
         if summary["critical_failures"]:
-            summary["quarantine"] = join(quarantine, QUARANTINE_BATCH_DIR)
-            move_tree(staged, summary["quarantine"])
-            write_text(join(quarantine, "validation_result.json"), gx_json)
-            write_text(join(quarantine, "result.json"), json.dumps(summary, indent=2, default=str))
-            write_text(join(out_dir, "result.json"), json.dumps(summary, indent=2, default=str))
+            summary["quarantine"] = lake.join(quarantine, lake.QUARANTINED_BATCH)
+            lake.move_tree(staged, summary["quarantine"])
+            lake.write_text(lake.join(quarantine, "validation_result.json"), gx_json)
+            lake.write_text(lake.join(quarantine, "result.json"), json.dumps(summary, indent=2, default=str))
+            lake.write_text(lake.join(out_dir, "result.json"), json.dumps(summary, indent=2, default=str))
             message = failure_message(summary)
             if drift is not None and drift.blocking:
                 message += "\n" + schema_drift.schema_fix(name, drift)
             log.error(message)
             raise QualityGateFailed(message, summary)
-        write_text(join(out_dir, "result.json"), json.dumps(summary, indent=2, default=str))
+        lake.write_text(lake.join(out_dir, "result.json"), json.dumps(summary, indent=2, default=str))
         for warning in summary["warnings"]:
             log.warning("quality warning on %s %s: %s", zone, run_id, warning)
         return task_summary(summary)
@@ -833,33 +645,13 @@ def run_gate(batch: dict, engine: str | None = None, now: dt.datetime | None = N
 
 def _schema_drift(suite_data: dict, staged: str, lake_root: str, table: str, meta: dict):
     """(the suite that follows the batch's new columns, the Drift); see schema_drift."""
-    manifest = join(staged, "_batch.json")
-    batch_schema = json.loads(read_text(manifest)).get("schema") if exists(manifest) else None
+    manifest = lake.join(staged, "_batch.json")
+    batch_schema = json.loads(lake.read_text(manifest)).get("schema") if lake.exists(manifest) else None
     if not batch_schema:
         return suite_data, schema_drift.Drift()
-    curated = schema_drift.latest_commit_schema(lake_root, table, list_children, read_text)
+    curated = schema_drift.latest_commit_schema(lake_root, table, lake.list_children, lake.read_text)
     derived = [spec["name"] for spec in suites.derived_columns(suite_data)]
     drift = schema_drift.compare(batch_schema, curated, suite_data, derived, list(meta.get("primary_key") or []))
     for name, kind in drift.new:
         log.warning("%s: new column %s (%s) in the source; the gate lets it through to curated", table, name, kind)
     return schema_drift.follow_schema(suite_data, drift, batch_schema, derived), drift
-
-
-def _default_lake_root() -> str:
-    from autocorp_lake import config
-
-    return config.lake_uri()
-
-
-def _spark():
-    from pyspark.sql import SparkSession
-
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        return active
-    try:
-        from autocorp_lake.local.spark import build_session
-
-        return build_session("quality-gate")
-    except ImportError:
-        return SparkSession.builder.appName("quality-gate").getOrCreate()

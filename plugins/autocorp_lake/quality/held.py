@@ -12,14 +12,8 @@ Works on a local lake and on s3:// (the metrics step publishes it to CloudWatch 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import re
 
-from autocorp_lake import config
-from autocorp_lake.quality import gate
-
-CDC_FILE = re.compile(r"(\d{8})-(\d{6})(\d{3})\.parquet$")
+from autocorp_lake import config, lake
 
 
 def _parse_ts(value: str | None) -> dt.datetime | None:
@@ -34,15 +28,15 @@ def _parse_ts(value: str | None) -> dt.datetime | None:
 
 def held_batches(lake_root: str, zone: str) -> list[dict]:
     """The quarantined batches of a zone, oldest first: run id, since, rows, changes, failures."""
-    base = gate.join(lake_root, "quarantine", zone)
+    base = lake.join(lake_root, lake.quarantine_prefix(zone))
     held = []
-    for key in gate.list_keys(base):
-        if not key.endswith(f"/{gate.QUARANTINE_BATCH_DIR}/_batch.json"):
+    for key in lake.batch_manifests(base):
+        if not key.endswith(f"/{lake.QUARANTINED_BATCH}/{lake.BATCH_MANIFEST}"):
             continue
         run_id = key[len(base) + 1:].split("/", 1)[0]
-        manifest = json.loads(gate.read_text(key))
-        result_uri = gate.join(base, run_id, "result.json")
-        result = json.loads(gate.read_text(result_uri)) if gate.exists(result_uri) else {}
+        manifest = lake.read_json(key)
+        result_uri = lake.join(base, run_id, "result.json")
+        result = lake.read_json(result_uri) if lake.exists(result_uri) else {}
         counts = manifest.get("counts") or {}
         held.append({
             "run_id": run_id,
@@ -58,20 +52,18 @@ def held_batches(lake_root: str, zone: str) -> list[dict]:
 
 def _waiting_raw_changes(lake_root: str, table: str) -> dt.datetime | None:
     """Commit time of the oldest CDC file of a table that no batch has taken yet (its name is
-    the DMS write time, yyyymmdd-hhmmssfff)."""
-    checkpoint_uri = gate.join(lake_root, f"staged/_checkpoints/{table}.json")
-    if not gate.exists(checkpoint_uri):
+    the DMS write time, yyyymmdd-hhmmssfff). The listing starts after the newest CDC file the
+    checkpoint holds (CDC keys sort by time), so it stays short however long the table has run."""
+    if not lake.exists(lake.join(lake_root, lake.checkpoint_key(table))):
         return None  # not bootstrapped: nothing is due in curated yet
-    processed = set(json.loads(gate.read_text(checkpoint_uri)).get("files") or [])
-    schema = config.registry().source_schema
-    base = gate.join(lake_root, f"raw/database/{schema}/{table}")  # CDC files: YYYY/MM/DD/ beside LOAD*
+    processed = set(lake.read_checkpoint(lake_root, table)["files"])
+    newest_taken = max((f for f in processed if lake.is_cdc_key(f)), default=None)
+    base = lake.join(lake_root, lake.raw_table_prefix(config.registry().source_schema, table))
     oldest = None
-    for key in gate.list_keys(base):
-        match = CDC_FILE.search(key)
-        relative = key[len(lake_root.rstrip("/")) + 1:].replace(os.sep, "/")
-        if not match or relative in processed:
+    for key in lake.list_keys(base, start_after=lake.join(lake_root, newest_taken) if newest_taken else None):
+        stamp = lake.cdc_file_time(lake.relative_key(lake_root, key))
+        if stamp is None or lake.relative_key(lake_root, key) in processed:
             continue
-        stamp = dt.datetime.strptime("".join(match.groups()), "%Y%m%d%H%M%S%f").replace(tzinfo=dt.timezone.utc)
         oldest = stamp if oldest is None or stamp < oldest else oldest
     return oldest
 
@@ -83,7 +75,7 @@ def table_states(lake_root: str | None = None, now: dt.datetime | None = None) -
     now = now or dt.datetime.now(dt.timezone.utc)
     registry = config.registry()
     zones = [(t, t, "table") for t in registry.table_names] + [
-        (f"feed_{f}", registry.feed(f).curated_table, "feed") for f in registry.feed_names]
+        (lake.zone_name("feed", f), registry.feed(f).curated_table, "feed") for f in registry.feed_names]
     rows = []
     for zone, curated, kind in zones:
         held = held_batches(root, zone)
@@ -102,7 +94,7 @@ def table_states(lake_root: str | None = None, now: dt.datetime | None = None) -
         }
         if held:
             first = held[0]
-            row["fix"] = (f"fix the batch in {gate.join(root, 'quarantine', zone, first['run_id'], gate.QUARANTINE_BATCH_DIR)} "
+            row["fix"] = (f"fix the batch in {lake.join(root, lake.quarantine_prefix(zone, first['run_id']), lake.QUARANTINED_BATCH)} "
                           f"(failed: {', '.join(first['failed']) or 'see result.json'}), then "
                           f"`autocorp-lake release {zone} {first['run_id']}`")
         rows.append(row)

@@ -6,9 +6,7 @@ or S3) and returns one row per expectation of the chosen run(s), with where the 
 
 from __future__ import annotations
 
-import json
-
-from autocorp_lake.quality import gate
+from autocorp_lake import lake
 
 
 def _lake_root(lake_root: str | None) -> str:
@@ -22,13 +20,13 @@ def _lake_root(lake_root: str | None) -> str:
 def load_results(lake_root: str | None = None, zone: str | None = None) -> list[dict]:
     """Every result.json under logs/quality/ (one zone, or all), oldest first."""
     root = _lake_root(lake_root)
-    base = gate.join(root, "logs/quality", zone) if zone else gate.join(root, "logs/quality")
+    base = lake.join(root, lake.quality_prefix(zone) if zone else lake.quality_prefix(""))
     out = []
-    for key in gate.list_keys(base):
-        if not key.replace("\\", "/").endswith("/result.json") or "/data_docs/" in key or "/gx_results/" in key:
+    for key in lake.list_keys(base):
+        if not key.endswith("/result.json") or "/data_docs/" in key or "/gx_results/" in key:
             continue
         try:
-            out.append(json.loads(gate.read_text(key)))
+            out.append(lake.read_json(key))
         except (OSError, ValueError):
             continue
     return sorted(out, key=lambda r: r.get("validated_at", ""))
@@ -64,4 +62,4 @@ def latest(table: str | None = None, run: str = "latest", lake_root: str | None 
             rows.append({"table": zone, "run_id": result["run_id"], "expectation": label,
                          "severity": item["severity"], "success": item["success"],
                          "unexpected": item.get("unexpected_count")})
-    return rows, gate.join(gate.data_docs_uri(root), "index.html")
+    return rows, lake.join(root, lake.DATA_DOCS_PREFIX, "index.html")

@@ -28,17 +28,12 @@ from airflow.providers.amazon.aws.sensors.base_aws import AwsBaseSensor
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.standard.operators.python import PythonOperator
 
-from autocorp_lake import config
+from autocorp_lake import config, lake
 from autocorp_lake.targets import ATHENA_CONCURRENCY, GLUE_CONCURRENCY
 
 AWS_CONN_ID = "aws_default"
 DMS_TASK_ARN = "{{ var.value.autocorp_dms_task_arn }}"
 DATASYNC_TASK_ARN = "{{ var.value.autocorp_datasync_task_arn }}"
-# The DMS S3 target writes a table's full load and its CDC files under the same folder
-# (CdcPath only applies with PreserveTransactions, which infra/ does not set):
-#   raw/database/<schema>/<table>/LOAD00000001.parquet
-#   raw/database/<schema>/<table>/YYYY/MM/DD/<yyyymmdd-hhmmssfff>.parquet
-RAW_DATABASE = "raw/database"
 
 
 def reset_requested(context) -> bool:
@@ -62,14 +57,11 @@ def forget_database_tables(s3: S3Hook, bucket: str) -> list[str]:
     registry = config.registry()
     prefixes = []
     for table in registry.table_names:
-        prefixes += [f"{RAW_DATABASE}/{registry.source_schema}/{table}/", f"staged/{table}/",
-                     f"quarantine/{table}/", f"curated/hudi/{table}/"]
+        prefixes += [lake.raw_table_prefix(registry.source_schema, table) + "/", *lake.built_from_raw(table)]
     for prefix in prefixes:
         keys = s3.list_keys(bucket_name=bucket, prefix=prefix)
         for start in range(0, len(keys), 1000):
             s3.delete_objects(bucket=bucket, keys=keys[start:start + 1000])
-    checkpoints = [f"staged/_checkpoints/{t}.json" for t in registry.table_names]
-    s3.delete_objects(bucket=bucket, keys=checkpoints)
     return prefixes
 
 
@@ -160,13 +152,6 @@ class DmsCheckRunningOperator(AwsBaseOperator[DmsHook]):
         return status
 
 
-def is_cdc_key(key: str) -> bool:
-    """A DMS CDC file: `<table folder>/YYYY/MM/DD/<name>.parquet` (LOAD files sit in the folder)."""
-    parts = key.split("/")
-    return (len(parts) >= 4 and key.endswith(".parquet") and not parts[-1].startswith((".", "_"))
-            and all(p.isdigit() for p in parts[-4:-1]) and len(parts[-4]) == 4)
-
-
 class NewCdcFilesSensor(AwsBaseSensor[S3Hook]):
     """True when any table has a CDC file newer than the newest one its checkpoint processed.
 
@@ -185,19 +170,19 @@ class NewCdcFilesSensor(AwsBaseSensor[S3Hook]):
         self.schema = schema
 
     def last_processed(self, table: str) -> str | None:
-        key = f"staged/_checkpoints/{table}.json"
+        key = lake.checkpoint_key(table)
         if not self.hook.check_for_key(key, self.bucket_name):
             return None
         files = json.loads(self.hook.read_key(key, self.bucket_name)).get("files") or []
-        cdc = sorted(f for f in files if is_cdc_key(f))
+        cdc = sorted(f for f in files if lake.is_cdc_key(f))
         return cdc[-1] if cdc else None
 
     def new_file(self, table: str) -> str | None:
-        prefix = f"{RAW_DATABASE}/{self.schema}/{table}/"
+        prefix = lake.raw_table_prefix(self.schema, table) + "/"
         after = self.last_processed(table) or prefix
         page = self.hook.conn.list_objects_v2(Bucket=self.bucket_name, Prefix=prefix, StartAfter=after, MaxKeys=1)
         keys = [item["Key"] for item in page.get("Contents", [])]
-        return keys[0] if keys and is_cdc_key(keys[0]) else None
+        return keys[0] if keys and lake.is_cdc_key(keys[0]) else None
 
     def poke(self, context) -> bool:
         found = {t: self.new_file(t) for t in self.tables}
@@ -320,18 +305,18 @@ class QualityGateJobOperator(GlueJobOperator):
 
     def verdict(self, job_run: str | None, error: Exception | None) -> dict:
         from autocorp_lake import metrics
-        from autocorp_lake.pipelines import curated_table
+        from autocorp_lake.lake import BatchArgs
         from autocorp_lake.quality import dispatch
 
-        batch = dict(self.script_args)
-        table = curated_table(batch)
+        batch = BatchArgs.from_script_args(dict(self.script_args))
+        table = batch.curated_table
         try:
             result = dispatch.gate_verdict(batch, self.started(job_run), job_run, error)
         except Exception:
-            metrics.record_gate_result(table, batch["--run_id"], passed=False)
+            metrics.record_gate_result(table, batch.run_id, passed=False)
             raise
         warnings = result.get("warnings", [])
-        metrics.record_gate_result(table, batch["--run_id"], passed=True,
+        metrics.record_gate_result(table, batch.run_id, passed=True,
                                    warnings=len(warnings) if isinstance(warnings, list) else int(warnings or 0))
         return result
 

@@ -11,15 +11,6 @@ from airflow.providers.standard.operators.python import PythonOperator
 from autocorp_lake import config
 from autocorp_lake.targets import ATHENA_CONCURRENCY, GLUE_CONCURRENCY
 
-GLUE_SCRIPTS = {
-    "apply_changes": "apply_changes.py",
-    "clean_feed": "clean_feed.py",
-    "promote": "promote.py",
-    "quality_gate": "quality_gate.py",
-    "maintenance": "maintenance.py",
-}
-
-
 def _start_replication(**context) -> dict:
     """Full load once; `--conf '{"reset": true}'` rebuilds the lake's database tables from a new
     snapshot (the way out after a TRUNCATE in the source)."""
@@ -37,14 +28,12 @@ def _forget_database_tables() -> None:
     """A new full load reuses the LOAD file names: drop the checkpoints, staged and quarantined
     batches and curated tables built from the old ones, so the bootstrap rebuilds them (the new
     snapshot supersedes every change a quarantined batch held)."""
-    import shutil
+    from autocorp_lake import lake
 
-    root = config.lake_root()
+    root = config.lake_uri()
     for table in config.registry().table_names:
-        (root / "staged" / "_checkpoints" / f"{table}.json").unlink(missing_ok=True)
-        for zone in ("staged", "quarantine"):
-            shutil.rmtree(root / zone / table, ignore_errors=True)
-        shutil.rmtree(root / "curated" / "hudi" / table, ignore_errors=True)
+        for key in lake.built_from_raw(table):
+            lake.remove_tree(lake.join(root, key))
     _drop_curated_catalog_entries(config.registry().table_names)
 
 
@@ -114,7 +103,7 @@ def _run_glue_script(job: str, script_args: dict) -> dict | None:
 
     # GlueJobOperator's arguments are `--name value`; the local runner adds the dashes itself.
     try:
-        return jobs.run_glue_script(GLUE_SCRIPTS[job], {k.removeprefix("--"): v for k, v in script_args.items()})
+        return jobs.run_glue_script(job, {k.removeprefix("--"): v for k, v in script_args.items()})
     except Exception as exc:
         fix = jobs.classpath_fix(exc)
         if fix is None:

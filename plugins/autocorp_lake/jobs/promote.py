@@ -1,0 +1,289 @@
+"""Glue job promote: one staged batch (a database table's or a CSV feed's) into its Hudi table.
+
+Writes `curated/hudi/<table>`: record key = the primary key, precombine/ordering =
+`dms_change_seq`, hive-style partitions from the registry (`order_month=YYYY-MM`), the registry's
+table type (COPY_ON_WRITE / MERGE_ON_READ); `bulk_insert` for the first load, then `upsert` with
+deletes through `_hoodie_is_deleted`; cleaner retention of a week (time travel); hms meta sync to
+`autocorp_curated`; schema evolution (a new source column becomes a nullable column of the table
+and of the catalog). Only after the Hudi commit succeeds is the table's checkpoint advanced.
+
+Idempotent: each Hudi commit carries the batch id in its metadata, and a batch already in the
+checkpoint or on the timeline is not written again (no new commit, no changed value).
+
+Arguments: those of every batch job (`lake.BatchArgs`: --kind table|feed --name --run_id
+--lake_root --registry; a feed's batch goes to the feed's curated_table, with the layout its
+_batch.json names), and:
+  --catalog_database  database of the meta sync (default autocorp_curated)
+  --hive_sync         true|false (default true)
+  --JOB_NAME          Glue job name (Glue passes it)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from typing import Sequence
+
+from autocorp_lake import config, lake
+from autocorp_lake.jobs import glue
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+DELETE_FLAG = "_hoodie_is_deleted"
+BATCH_META_KEY = "_autocorp_batch_id"  # commit metadata (prefix "_" = hoodie commitmeta prefix)
+DEFAULT_BUCKETS = 4  # bucket index of an unpartitioned table without `buckets` in the registry
+
+
+def hudi_path(lake_root: str, table: str) -> str:
+    return lake.join(lake_root, lake.hudi_prefix(table))
+
+
+def key_generator(spec: dict) -> str:
+    if not spec.get("partition"):
+        return "org.apache.hudi.keygen.NonpartitionedKeyGenerator"
+    if len(spec["primary_key"]) > 1:
+        return "org.apache.hudi.keygen.ComplexKeyGenerator"
+    return "org.apache.hudi.keygen.SimpleKeyGenerator"
+
+
+def metadata_table_default(lake_root: str) -> bool:
+    """Hudi's metadata table replaces S3 listings; on a local disk listing is cheap and the table
+    only adds a second commit per write (config.hudi_metadata_table overrides)."""
+    override = config.hudi_metadata_table()
+    return str(lake_root).startswith("s3://") if override is None else override
+
+
+def index_options(spec: dict) -> dict[str, str]:
+    """Partitioned tables: a global index, so a key stays unique across partitions (an update that
+    changes the month moves the row, a delete finds the row whatever partition it carries).
+    Unpartitioned tables: a bucket index, a key's file group is the hash of the key, so an upsert
+    needs no index lookup (the number of buckets, registry `buckets`, is fixed at table creation)."""
+    if spec.get("partition"):
+        return {"hoodie.index.type": "GLOBAL_SIMPLE", "hoodie.simple.index.update.partition.path": "true"}
+    return {
+        "hoodie.index.type": "BUCKET",
+        "hoodie.index.bucket.engine": "SIMPLE",
+        "hoodie.bucket.index.num.buckets": str(spec.get("buckets") or DEFAULT_BUCKETS),
+        "hoodie.bucket.index.hash.field": ",".join(spec["primary_key"]),
+    }
+
+
+BUCKET_FILE = re.compile(r"^[0-9]{8}-")  # bucket index file groups: <bucket id, 8 digits>-<uuid>
+
+
+def check_bucket_layout(lake_root: str, spec: dict, kind: str = "table") -> None:
+    """A table written before it had a bucket index has file groups the bucket index cannot map:
+    stop with the fix rather than write duplicates. Every promote runs this, so it looks at one
+    listing of the table's root only (an unpartitioned table keeps its base files there, and a
+    table is either all bucket files or none, since mixing is refused here)."""
+    if spec.get("partition"):
+        return
+    stray = [name for name in lake.some_files(hudi_path(lake_root, spec["name"]))
+             if not BUCKET_FILE.match(name)]
+    if stray:
+        fix = ("autocorp-lake run autocorp_bootstrap --conf '{\"reset\": true}'" if kind == "table" else
+               f"delete {hudi_path(lake_root, spec['name'])} and run autocorp_files again (each export is whole)")
+        raise RuntimeError(
+            f"Hudi table {spec['name']} was created without its bucket index ({stray[0]} is not a bucket "
+            f"file); rebuild it: {fix}"
+        )
+
+
+def hudi_options(spec: dict, operation: str, batch_id: str, database: str = "autocorp_curated",
+                 hive_sync: bool = True, metadata: bool = True) -> dict[str, str]:
+    """The Hudi write options of a registry table (pure: unit-testable)."""
+    table = spec["name"]
+    partition = spec.get("partition")
+    partition_field = partition["field"] if partition else ""
+    options = {
+        "hoodie.table.name": table,
+        "hoodie.datasource.write.table.name": table,
+        "hoodie.datasource.write.table.type": spec["hudi_table_type"],
+        "hoodie.datasource.write.operation": operation,
+        "hoodie.datasource.write.recordkey.field": ",".join(spec["primary_key"]),
+        "hoodie.datasource.write.precombine.field": spec["ordering_field"],
+        "hoodie.payload.ordering.field": spec["ordering_field"],
+        # an older change never overwrites a newer one (ordering compared with the stored row)
+        "hoodie.datasource.write.payload.class": "org.apache.hudi.common.model.DefaultHoodieRecordPayload",
+        "hoodie.datasource.write.partitionpath.field": partition_field,
+        "hoodie.datasource.write.keygenerator.class": key_generator(spec),
+        "hoodie.datasource.write.hive_style_partitioning": "true",
+        **index_options(spec),
+        # schema evolution: new columns extend the table schema (nullable), never dropped
+        "hoodie.datasource.write.reconcile.schema": "true",
+        # a staged batch holds one row per key (apply_changes keeps the latest change, clean_feed
+        # the first row, and the gate blocks a duplicated key): no second dedupe shuffle here
+        "hoodie.combine.before.upsert": "false",
+        "hoodie.combine.before.insert": "false",
+        # Spark's own default codec: gzip (Hudi's default) doubled the write time of a table
+        "hoodie.parquet.compression.codec": "snappy",
+        # a week of time travel
+        "hoodie.clean.automatic": "true",
+        "hoodie.cleaner.policy": "KEEP_LATEST_BY_HOURS",
+        "hoodie.cleaner.hours.retained": str(config.TIME_TRAVEL_HOURS),
+        "hoodie.cleaner.commits.retained": str(config.commits_in_time_travel()),
+        "hoodie.keep.min.commits": str(config.commits_in_time_travel() + 10),
+        "hoodie.keep.max.commits": str(config.commits_in_time_travel() + 30),
+        "hoodie.upsert.shuffle.parallelism": "4",
+        "hoodie.insert.shuffle.parallelism": "4",
+        "hoodie.bulkinsert.shuffle.parallelism": "4",
+        "hoodie.delete.shuffle.parallelism": "4",
+        "hoodie.metadata.enable": str(metadata).lower(),
+        "hoodie.datasource.write.commitmeta.key.prefix": "_",
+        BATCH_META_KEY: batch_id,
+    }
+    if spec["hudi_table_type"] == "MERGE_ON_READ":
+        options.update({
+            "hoodie.compact.inline": "true",
+            "hoodie.compact.inline.max.delta.commits": "10",
+        })
+    if hive_sync:
+        options.update({
+            "hoodie.datasource.hive_sync.enable": "true",
+            "hoodie.datasource.meta.sync.enable": "true",
+            "hoodie.datasource.hive_sync.mode": "hms",
+            "hoodie.datasource.hive_sync.database": database,
+            "hoodie.datasource.hive_sync.table": table,
+            "hoodie.datasource.hive_sync.support_timestamp": "true",
+            "hoodie.datasource.hive_sync.partition_fields": partition_field,
+            "hoodie.datasource.hive_sync.partition_extractor_class": (
+                "org.apache.hudi.hive.MultiPartKeysValueExtractor"
+                if partition else "org.apache.hudi.hive.NonPartitionedExtractor"
+            ),
+        })
+    return options
+
+
+def completed_instants(lake_root: str, table: str) -> list[str]:
+    """File names of the completed commits on the table's active timeline."""
+    timeline = lake.join(hudi_path(lake_root, table), ".hoodie")
+    return sorted(name for name in (uri.rsplit("/", 1)[-1] for uri in lake.list_children(timeline))
+                  if name.endswith((".commit", ".deltacommit")))
+
+
+def batch_on_timeline(lake_root: str, table: str, batch_id: str, look_back: int = 50) -> str | None:
+    """The instant whose commit metadata names batch_id (the newest look_back commits), or None."""
+    timeline = lake.join(hudi_path(lake_root, table), ".hoodie")
+    for name in reversed(completed_instants(lake_root, table)[-look_back:]):
+        try:
+            meta = json.loads(lake.read_text(lake.join(timeline, name)) or "{}")
+        except ValueError:
+            continue
+        if (meta.get("extraMetadata") or {}).get(BATCH_META_KEY) == batch_id:
+            return name
+    return None
+
+
+def align_to_table(df: DataFrame, table_columns: list[str] | None) -> DataFrame:
+    """The table's columns first, in the table's order; new source columns after them.
+
+    The catalog (Hive metastore, Glue) accepts a schema change that appends columns; a new
+    column in the middle reads as a type change of the columns after it."""
+    if not table_columns:
+        return df
+    known = [c for c in table_columns if c in df.columns]
+    new = [c for c in df.columns if c not in table_columns]
+    return df.select(*known, *new)
+
+
+def table_columns(spark, path: str) -> list[str] | None:
+    """Data columns of an existing Hudi table (its latest committed schema), None if absent."""
+    try:
+        schema = spark.read.format("hudi").load(path).schema
+    except Exception:  # noqa: BLE001 - no table yet
+        return None
+    return [f.name for f in schema.fields if not f.name.startswith("_hoodie_") or f.name == DELETE_FLAG]
+
+
+def rows_to_write(df: DataFrame, operation: str) -> DataFrame:
+    """bulk_insert writes no deletes (a first load has nothing to delete)."""
+    if operation == "bulk_insert" and DELETE_FLAG in df.columns:
+        return df.where(~F.col(DELETE_FLAG))
+    return df
+
+
+def feed_spec(manifest: dict) -> dict:
+    """A CSV feed's batch carries its Hudi layout in _batch.json (written by clean_feed)."""
+    return {
+        "name": manifest["curated_table"],
+        "primary_key": list(manifest["primary_key"]),
+        "ordering_field": manifest["ordering_field"],
+        "partition": manifest.get("partition"),
+        "hudi_table_type": manifest.get("hudi_table_type", "COPY_ON_WRITE"),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    batch, args = lake.BatchArgs.from_argv(argv, "promote", catalog_database="autocorp_curated", hive_sync="true")
+    result = promote(batch, args)
+    lake.write_json(batch.uri(lake.promote_result_key(batch.run_id, batch.zone)), result)
+    return result
+
+
+def promote(batch: lake.BatchArgs, args: dict) -> dict:
+    if not lake.exists(batch.manifest):
+        raise FileNotFoundError(
+            f"no staged batch at {batch.manifest}; run {batch.transform_job} for {batch.name} "
+            f"with --run_id {batch.run_id} first"
+        )
+    lake_root, zone, run_id = batch.lake_root, batch.zone, batch.run_id
+    manifest = lake.read_json(batch.manifest)
+    manifest.setdefault("run_id", run_id)
+    spec = batch.registry_data().table_spec(batch.name) if batch.kind == "table" else feed_spec(manifest)
+    table = spec["name"]
+    started = time.monotonic()
+    result = {"table": table, "kind": batch.kind, "name": batch.name, "run_id": run_id,
+              "rows": int(manifest.get("rows") or 0), "counts": manifest.get("counts"),
+              "rejected": manifest.get("rejected"), "written": False, "operation": None, "instant": None}
+
+    if run_id in lake.read_checkpoint(lake_root, zone)["batches"]:
+        result["skipped"] = "batch already promoted (checkpoint)"
+        return result
+    instant = batch_on_timeline(lake_root, table, run_id)
+    if instant:  # written before, checkpoint not advanced: advance it now, write nothing
+        lake.advance_checkpoint(lake_root, zone, manifest, instant)
+        result.update(skipped="batch already on the Hudi timeline", instant=instant)
+        return result
+    if not result["rows"]:
+        lake.advance_checkpoint(lake_root, zone, manifest, None)
+        result["skipped"] = "empty batch"
+        return result
+
+    spark, job = glue.start(args["JOB_NAME"], args, f"promote-{table}")
+    exists = lake.hudi_table_exists(lake_root, table)
+    first = manifest.get("mode") == "bulk_insert" or batch.kind == "feed"
+    operation = "bulk_insert" if first and not exists else "upsert"
+    df = rows_to_write(spark.read.parquet(batch.staged), operation)
+    if exists:
+        check_bucket_layout(lake_root, spec, batch.kind)
+        df = align_to_table(df, table_columns(spark, hudi_path(lake_root, table)))
+    options = hudi_options(spec, operation, run_id, args["catalog_database"],
+                           hive_sync=args["hive_sync"].lower() == "true",
+                           metadata=metadata_table_default(lake_root))
+    df.write.format("hudi").options(**options).mode("append").save(hudi_path(lake_root, table))
+
+    instant = batch_on_timeline(lake_root, table, run_id)
+    if instant is None:
+        raise RuntimeError(
+            f"the Hudi write of {table} batch {run_id} left no completed commit on "
+            f"{hudi_path(lake_root, table)}/.hoodie; the checkpoint was not advanced, rerun promote"
+        )
+    lake.advance_checkpoint(lake_root, zone, manifest, instant)
+    job.commit()
+    result.update(written=True, operation=operation, instant=instant,
+                  duration_seconds=round(time.monotonic() - started, 1),
+                  freshness_seconds=source_freshness(df))
+    return result
+
+
+def source_freshness(df: DataFrame) -> float | None:
+    """Seconds from the batch's newest source commit (dms_commit_ts, UTC) to now."""
+    if "dms_commit_ts" not in df.columns:
+        return None
+    newest = df.agg(F.max("dms_commit_ts")).first()[0]
+    if not newest:
+        return None
+    committed = dt.datetime.strptime(newest[:26], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=dt.timezone.utc)
+    return round((dt.datetime.now(dt.timezone.utc) - committed).total_seconds(), 1)
