@@ -471,8 +471,8 @@ def _chatter_to_log_file(args: argparse.Namespace) -> str | None:
     from autocorp_lake import config
 
     path = config.local_dir() / "logs" / f"{args.command}.log"
-    os.environ.setdefault("AUTOCORP_SPARK_LOG_FILE", str(path))
-    return os.environ["AUTOCORP_SPARK_LOG_FILE"]
+    os.environ.setdefault("AUTOCORP_SPARK_LOG_FILE", str(path))  # for this process and its children
+    return config.spark_settings().log_file
 
 
 if __name__ == "__main__":

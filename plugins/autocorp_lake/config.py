@@ -397,6 +397,104 @@ def registry() -> Registry:
     )
 
 
+# --- the local engines' settings ---------------------------------------------------------------
+
+
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
+    """An integer setting (underscores allowed: 1_000_000); a bad value names the variable."""
+    value = os.environ.get(name, "").strip()
+    try:
+        number = int(value.replace("_", "")) if value else default
+    except ValueError as exc:
+        raise ConfigError(f"{name}={value!r} is not an integer") from exc
+    return number if minimum is None else max(minimum, number)
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    try:
+        return float(value) if value else default
+    except ValueError as exc:
+        raise ConfigError(f"{name}={value!r} is not a number") from exc
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "").strip() or default
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r}: use {' or '.join(choices)}")
+    return value
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    master: str
+    driver_memory: str
+    shuffle_partitions: str
+    log_level: str
+    log_file: str | None  # the JVM's output goes there (the CLI sets it unless --verbose)
+    ivy_dir: Path  # Spark's Ivy cache for this project (not ~/.ivy2: a clone brings its own jars)
+
+
+def spark_settings() -> SparkSettings:
+    return SparkSettings(
+        master=os.environ.get("AUTOCORP_SPARK_MASTER", "local[2]"),
+        driver_memory=os.environ.get("AUTOCORP_SPARK_DRIVER_MEMORY", "2g"),
+        shuffle_partitions=str(env_int("AUTOCORP_SPARK_SHUFFLE_PARTITIONS", 4, minimum=1)),
+        log_level=os.environ.get("AUTOCORP_SPARK_LOG_LEVEL", "WARN"),
+        log_file=os.environ.get("AUTOCORP_SPARK_LOG_FILE") or None,
+        ivy_dir=Path(os.environ.get("AUTOCORP_IVY_DIR", repo_root() / ".cache" / "ivy")),
+    )
+
+
+@dataclass(frozen=True)
+class ReplicatorSettings:
+    slot: str
+    retries: int
+    retry_wait: float
+    file_rows: int
+    file_bytes: int
+    batch_changes: int
+    copy_client: str  # psql (COPY read in C) | psycopg
+    psql: str | None
+    crash_at: str | None  # test hook: SIGKILL at a named point
+
+
+def replicator_settings() -> ReplicatorSettings:
+    slot = os.environ.get("AUTOCORP_REPLICATOR_SLOT", "autocorp_lake")
+    if not slot.replace("_", "").isalnum() or not slot.islower():
+        raise ConfigError(f"AUTOCORP_REPLICATOR_SLOT={slot!r}: a slot name is lower-case letters, digits and _")
+    return ReplicatorSettings(
+        slot=slot,
+        retries=env_int("AUTOCORP_REPLICATOR_RETRIES", 5, minimum=1),
+        retry_wait=env_float("AUTOCORP_REPLICATOR_RETRY_WAIT", 0.5),
+        file_rows=env_int("AUTOCORP_REPLICATOR_FILE_ROWS", 1_000_000, minimum=1),
+        file_bytes=env_int("AUTOCORP_REPLICATOR_FILE_BYTES", 512 * 1024 * 1024, minimum=1),
+        batch_changes=env_int("AUTOCORP_REPLICATOR_BATCH_CHANGES", 200_000, minimum=1),
+        copy_client=env_choice("AUTOCORP_REPLICATOR_COPY_CLIENT", "psql", ("psql", "psycopg")),
+        psql=os.environ.get("AUTOCORP_PSQL") or None,
+        crash_at=os.environ.get("AUTOCORP_REPLICATOR_CRASH_AT") or None,
+    )
+
+
+def pg_dir_override() -> Path | None:
+    """AUTOCORP_PG_DIR: where the local PostgreSQL cluster lives (default: see services.pg_dir)."""
+    value = os.environ.get("AUTOCORP_PG_DIR")
+    return Path(value) if value else None
+
+
+def sql_endpoint_port() -> int:
+    return env_int("AUTOCORP_SQL_ENDPOINT_PORT", 10001)
+
+
+def transfer_attempts() -> int:
+    return env_int("AUTOCORP_TRANSFER_ATTEMPTS", 3, minimum=1)
+
+
+def run_log_level() -> str:
+    """The log level of `autocorp-lake run`'s tasks (INFO shows their whole logs)."""
+    return os.environ.get("AUTOCORP_RUN_LOG_LEVEL", "WARNING")
+
+
 @dataclass(frozen=True)
 class AwsNames:
     """Names of the AWS resources the DAGs use; Terraform (infra/) creates exactly these.

@@ -29,7 +29,7 @@ def airflow_env() -> dict[str, str]:
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         # task logs at INFO are long; AUTOCORP_RUN_LOG_LEVEL=INFO shows them
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AUTOCORP_RUN_LOG_LEVEL", "WARNING"),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": config.run_log_level(),
         "LAKE_TARGET": "local",
     }
 

@@ -103,13 +103,6 @@ def load_feed_spec(batch: lake.BatchArgs) -> dict:
             "curated_table": feed.curated_table}
 
 
-def order_window(lake_root: str, start: str | None = None, end: str | None = None) -> tuple[dt.date, dt.date]:
-    try:
-        return config.order_window(lake_root, start, end)
-    except config.ConfigError as exc:
-        raise FeedError(str(exc)) from exc
-
-
 # --- pure transforms -----------------------------------------------------------------------------
 
 
@@ -288,7 +281,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
     spec = load_feed_spec(batch)
     feed, run_id, zone = batch.name, batch.run_id, batch.zone
     key = spec["primary_key"][0]
-    window = order_window(batch.lake_root, args["order_date_start"], args["order_date_end"])
+    try:
+        window = config.order_window(batch.lake_root, args["order_date_start"], args["order_date_end"])
+    except config.ConfigError as exc:
+        raise FeedError(str(exc)) from exc
     source = batch.uri(lake.raw_csv_key(spec["file"]))
     if not lake.exists(source):
         raise FeedError(f"no file {source}; run the transfer (DataSync) of the exports first")

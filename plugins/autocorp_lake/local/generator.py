@@ -169,22 +169,6 @@ def _secs(value: dt.datetime) -> int:
     return int((value - EPOCH).total_seconds())
 
 
-def order_window() -> tuple[dt.date, dt.date]:
-    """ORDER_DATE_START .. ORDER_DATE_END (inclusive dates), from the environment."""
-    start_text = os.environ.get("ORDER_DATE_START", "2023-01-01")
-    end_text = os.environ.get("ORDER_DATE_END", "2024-12-31")
-    try:
-        start = dt.date.fromisoformat(start_text)
-        end = dt.date.fromisoformat(end_text)
-    except ValueError as exc:
-        raise config.ConfigError(
-            f"ORDER_DATE_START={start_text!r} / ORDER_DATE_END={end_text!r}: dates must be YYYY-MM-DD"
-        ) from exc
-    if end < start:
-        raise config.ConfigError(f"ORDER_DATE_END ({end}) is before ORDER_DATE_START ({start})")
-    return start, end
-
-
 def generated_at(seed: int) -> str:
     return (BASE_DATE + dt.timedelta(seconds=int(seed) % 86_400)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -478,7 +462,7 @@ def build_orders(profile: dict, seed: int, catalog: dict, customer_ids: np.ndarr
     """sales_order and its line items with exact counts and consistent totals (money in cents)."""
     rng = _rng(seed, profile["stream"])
     n, n_pl, n_sl = profile["orders"], profile["part_lines"], profile["service_lines"]
-    start, end = order_window()
+    start, end = config.order_window()
     n_parts_only = round(n * 0.52)
     n_service_only = round(n * 0.33)
     order_type = np.concatenate([
@@ -876,7 +860,7 @@ def write_exports(out_dir=None, scale: str = "demo", seed: int = 42, rates: dict
     out.mkdir(parents=True, exist_ok=True)
     rates = _complete_rates(rates)
     profile = _profile(scale)
-    window = order_window()
+    window = config.order_window()
 
     with _progress(progress, 4 + len(EXPORT_FILES), f"exports ({scale})") as step:
         step("catalog")

@@ -89,7 +89,6 @@ from autocorp_lake import config
 from autocorp_lake.local.files import fsync_dir
 from autocorp_lake.local.services import ServiceError
 
-SLOT = "autocorp_lake"  # default; AUTOCORP_REPLICATOR_SLOT overrides (the benchmark uses its own)
 PLUGIN = "wal2json"
 TMP_SUFFIX = ".inprogress"
 META_COLUMNS = ("Op", "dms_commit_ts", "dms_change_seq")
@@ -115,33 +114,8 @@ class TruncateNotReplicated(ReplicatorError):
 # --------------------------------------------------------------------------- settings, paths
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        return int(value.replace("_", ""))
-    except ValueError as exc:
-        raise config.ConfigError(f"{name}={value!r} is not an integer") from exc
-
-
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError as exc:
-        raise config.ConfigError(f"{name}={value!r} is not a number") from exc
-
-
 def slot_name() -> str:
-    name = os.environ.get("AUTOCORP_REPLICATOR_SLOT", SLOT)
-    if not name.replace("_", "").isalnum() or not name.islower():
-        raise config.ConfigError(
-            f"AUTOCORP_REPLICATOR_SLOT={name!r}: a slot name is lower-case letters, digits and _"
-        )
-    return name
+    return config.replicator_settings().slot
 
 
 def raw_dir() -> Path:
@@ -174,7 +148,7 @@ def state_path() -> Path:
 
 def _crash_point(name: str) -> None:
     """Test hook: SIGKILL this process at a named point (AUTOCORP_REPLICATOR_CRASH_AT)."""
-    if os.environ.get("AUTOCORP_REPLICATOR_CRASH_AT") == name:
+    if config.replicator_settings().crash_at == name:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -201,7 +175,7 @@ def _tmp_name(final: Path) -> Path:
 def _write_bytes_durably(path: Path, data: bytes, crash_mid: str | None = None) -> None:
     with open(path, "wb") as handle:
         view = memoryview(data)
-        if crash_mid and os.environ.get("AUTOCORP_REPLICATOR_CRASH_AT") == crash_mid:
+        if crash_mid and config.replicator_settings().crash_at == crash_mid:
             handle.write(view[: len(data) // 2])
             handle.flush()
             os.fsync(handle.fileno())
@@ -272,8 +246,7 @@ def _now_text() -> str:
 def _connect(replication: bool = False, log: Callable = print) -> psycopg.Connection:
     """Connect to the source with exponential backoff; a clear error after the last attempt."""
     settings = config.postgres()
-    attempts = max(1, _env_int("AUTOCORP_REPLICATOR_RETRIES", 5))
-    first_wait = _env_float("AUTOCORP_REPLICATOR_RETRY_WAIT", 0.5)
+    attempts, first_wait = config.replicator_settings().retries, config.replicator_settings().retry_wait
     dsn = settings.dsn() + (" replication=database" if replication else "")
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -490,8 +463,8 @@ class _LoadFileWriter:
         self.data_schema = pa.schema([pa.field(c.name, c.arrow) for c in columns])
         self.prefix = prefix
         self.commit_ts = commit_ts
-        self.max_rows = max(1, _env_int("AUTOCORP_REPLICATOR_FILE_ROWS", 1_000_000))
-        self.max_bytes = max(1, _env_int("AUTOCORP_REPLICATOR_FILE_BYTES", 512 * 1024 * 1024))
+        settings = config.replicator_settings()
+        self.max_rows, self.max_bytes = settings.file_rows, settings.file_bytes
         self.directory = load_dir(table)
         self.writer: pq.ParquetWriter | None = None
         self.tmp: Path | None = None
@@ -594,14 +567,12 @@ def copy_sql(table: str, columns: list[Column]) -> str:
 
 def _psql() -> Path | None:
     """psql reads COPY output in C (about 5x less client CPU than a Python loop over rows)."""
-    choice = os.environ.get("AUTOCORP_REPLICATOR_COPY_CLIENT", "psql")
-    if choice == "psycopg":
+    settings = config.replicator_settings()
+    if settings.copy_client == "psycopg":
         return None
-    if choice != "psql":
-        raise config.ConfigError(f"AUTOCORP_REPLICATOR_COPY_CLIENT={choice!r}: use psql or psycopg")
     from autocorp_lake.local.services import PG_BIN
 
-    path = Path(os.environ.get("AUTOCORP_PSQL", PG_BIN / "psql"))
+    path = Path(settings.psql or PG_BIN / "psql")
     return path if path.exists() else shutil.which("psql") and Path(shutil.which("psql"))
 
 
@@ -967,7 +938,7 @@ def _capture(conn: psycopg.Connection, state: dict, log: Callable) -> dict:
         )
     if slot_lsn < last_lsn:  # a crash after the state commit, before the slot advance
         _advance(conn, last_lsn)
-    limit = max(1, _env_int("AUTOCORP_REPLICATOR_BATCH_CHANGES", 200_000))
+    limit = config.replicator_settings().batch_changes
     rows = conn.execute(_peek_sql(tables), (slot_name(), limit)).fetchall()
     txns, skipped = _parse_changes(rows, last_lsn)
     refused: _Txn | None = None

@@ -51,9 +51,9 @@ def cluster_dir() -> Path:
     As root in a folder only root may enter (a `mktemp -d` clone, say), the cluster goes to
     /var/tmp/autocorp-lake-<hash of the local dir>/pg instead, so each checkout keeps its own.
     """
-    override = os.environ.get("AUTOCORP_PG_DIR")
+    override = config.pg_dir_override()
     if override:
-        return Path(override)
+        return override
     preferred = config.local_dir() / "pg"
     if not _is_root():
         return preferred

@@ -41,7 +41,7 @@ class JarsError(RuntimeError):
 
 def ivy_dir() -> Path:
     """Spark's Ivy cache for this project (not ~/.ivy2: a clone brings its own jars)."""
-    return Path(os.environ.get("AUTOCORP_IVY_DIR", config.repo_root() / ".cache" / "ivy"))
+    return config.spark_settings().ivy_dir
 
 
 def _jar_name(coordinate: str) -> str:
@@ -126,13 +126,14 @@ def warehouse_dir() -> str:
 def spark_conf(app_name: str = "autocorp-lake", hudi_on_driver_classpath: bool = False) -> dict[str, str]:
     """Every Spark setting of the local target (also used by spark-submit)."""
     pg = config.postgres()
+    settings = config.spark_settings()
     jars = fetch_jars(log=lambda message: print(message, file=sys.stderr))
     conf = {
         "spark.app.name": app_name,
-        "spark.master": os.environ.get("AUTOCORP_SPARK_MASTER", "local[2]"),
-        "spark.driver.memory": os.environ.get("AUTOCORP_SPARK_DRIVER_MEMORY", "2g"),
+        "spark.master": settings.master,
+        "spark.driver.memory": settings.driver_memory,
         "spark.jars": ",".join(map(str, jars)),
-        "spark.sql.shuffle.partitions": os.environ.get("AUTOCORP_SPARK_SHUFFLE_PARTITIONS", "4"),
+        "spark.sql.shuffle.partitions": settings.shuffle_partitions,
         "spark.default.parallelism": "4",
         "spark.ui.enabled": "false",
         # loopback only: otherwise the driver binds to the host's first interface address
@@ -204,7 +205,7 @@ def build_session(app_name: str = "autocorp-lake"):
     try:
         with _jvm_output_to_log():
             spark = builder.enableHiveSupport().getOrCreate()
-        spark.sparkContext.setLogLevel(os.environ.get("AUTOCORP_SPARK_LOG_LEVEL", "WARN"))
+        spark.sparkContext.setLogLevel(config.spark_settings().log_level)
         ensure_databases(spark)
     finally:
         if lock is not None:
@@ -220,7 +221,7 @@ def _jvm_output_to_log():
     """With AUTOCORP_SPARK_LOG_FILE set (the CLI sets it unless --verbose), the JVM started here
     writes its stdout and stderr (log4j, Hudi, Ivy) to that file: it inherits the file
     descriptors 1 and 2 that are pointed at the file while it starts."""
-    path = os.environ.get("AUTOCORP_SPARK_LOG_FILE")
+    path = config.spark_settings().log_file
     if not path:
         yield
         return

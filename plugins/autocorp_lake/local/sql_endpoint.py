@@ -23,7 +23,7 @@ THRIFT_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 
 
 def port() -> int:
-    return int(os.environ.get("AUTOCORP_SQL_ENDPOINT_PORT", "10001"))
+    return config.sql_endpoint_port()
 
 
 def _dir() -> Path:

@@ -115,11 +115,7 @@ def _now() -> dt.datetime:
 
 
 def _attempts() -> int:
-    value = os.environ.get("AUTOCORP_TRANSFER_ATTEMPTS", "3")
-    try:
-        return max(1, int(value))
-    except ValueError as exc:
-        raise config.ConfigError(f"AUTOCORP_TRANSFER_ATTEMPTS={value!r} is not an integer") from exc
+    return config.transfer_attempts()
 
 
 def transfer(source_dir: str | Path | None = None, log: Callable = print) -> dict:
