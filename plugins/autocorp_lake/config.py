@@ -400,22 +400,21 @@ def registry() -> Registry:
 # --- the local engines' settings ---------------------------------------------------------------
 
 
-def env_int(name: str, default: int, minimum: int | None = None) -> int:
-    """An integer setting (underscores allowed: 1_000_000); a bad value names the variable."""
-    value = os.environ.get(name, "").strip()
+def _env_number(name: str, default, parse, what: str):
+    value = os.environ.get(name, "").strip().replace("_", "")  # 1_000_000 reads as a million
     try:
-        number = int(value.replace("_", "")) if value else default
+        return parse(value) if value else default
     except ValueError as exc:
-        raise ConfigError(f"{name}={value!r} is not an integer") from exc
+        raise ConfigError(f"{name}={value!r} is not {what}") from exc
+
+
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
+    number = _env_number(name, default, int, "an integer")
     return number if minimum is None else max(minimum, number)
 
 
 def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    try:
-        return float(value) if value else default
-    except ValueError as exc:
-        raise ConfigError(f"{name}={value!r} is not a number") from exc
+    return _env_number(name, default, float, "a number")
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
