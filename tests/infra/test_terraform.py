@@ -506,12 +506,12 @@ def test_monitoring_dashboard_and_alarms():
 
 
 def test_blocked_tables_and_freshness_alarm_on_what_publish_metrics_sends():
-    """The alarms watch the metric names and dimension that metrics._put_table_states puts."""
+    """The alarms watch the metric names and dimension that the aws target's put_table_states puts."""
     import inspect
 
-    from autocorp_lake import metrics
+    from autocorp_lake.targets import aws
 
-    sent = inspect.getsource(metrics._put_table_states)
+    sent = inspect.getsource(aws.put_table_states)
     held = resource("monitoring", "aws_cloudwatch_metric_alarm", "held_batches")
     fresh = resource("monitoring", "aws_cloudwatch_metric_alarm", "freshness")
     for alarm in (held, fresh):
