@@ -17,8 +17,6 @@ from autocorp_lake import config
 
 log = logging.getLogger(__name__)
 
-DIFF_COLUMNS = ("table", "source_rows", "lake_rows", "missing", "extra", "different")
-
 
 def hudi_path(table: str, lake_root: str | None = None) -> str:
     root = (lake_root or config.lake_uri()).rstrip("/")
