@@ -490,5 +490,6 @@ def reconcile_in_glue_job(**context) -> list[dict]:
 
 
 def reconcile_lake(task_id: str, **kwargs) -> PythonOperator:
-    """Source vs lake in the maintenance Glue job, the task waiting for it (local.py: local Spark)."""
+    """Source vs lake in the maintenance Glue job, the task polling it in the worker (not deferred);
+    local.py: local Spark."""
     return in_task(task_id, reconcile_in_glue_job, **kwargs)
