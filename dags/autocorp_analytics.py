@@ -8,10 +8,9 @@ promote updated the curated tables (the Asset `autocorp_curated`), so a report i
 its data.
 """
 
-from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, Param, chain
 
-from autocorp_lake.analytics import REPORT_DATE, build_report, keep_results, query_name, sql_files
+from autocorp_lake.analytics import REPORT_DATE, query_name, sql_files
 from autocorp_lake.dag_support import analytics_schedule, dag_kwargs
 from autocorp_lake.targets import steps
 
@@ -30,11 +29,7 @@ with DAG(dag_id="autocorp_analytics", schedule=analytics_schedule(), params=PARA
         step.athena_sql(task_id="create_databases", files=sql_files("ddl")),
         step.athena_sql(task_id="create_views", files=sql_files("views")),
         queries,
-        PythonOperator(
-            task_id="keep_results",
-            python_callable=keep_results,
-            op_kwargs={"names": [query_name(f) for f in ANALYTICS], "query_ids": queries.output,
-                       "report_date": REPORT_DATE},
-        ),
-        PythonOperator(task_id="build_report", python_callable=build_report, op_kwargs={"report_date": REPORT_DATE}),
+        step.keep_results(task_id="keep_results", names=[query_name(f) for f in ANALYTICS],
+                          query_ids=queries.output, report_date=REPORT_DATE),
+        step.build_report(task_id="build_report", report_date=REPORT_DATE),
     )

@@ -17,7 +17,7 @@ step = steps()
 with DAG(dag_id="autocorp_bootstrap", schedule=None, **dag_kwargs(__doc__, ["bootstrap", "dms"])) as dag:
     chain(
         step.start_replication(task_id="start_replication"),
-        step.wait_full_load(task_id="wait_full_load"),
+        step.full_load_finished(task_id="wait_full_load"),
         step.crawl(task_id="crawl_raw_database", crawler="raw_database"),
         table_pipeline(step).expand(table=table_names()),
         step.publish_metrics(task_id="publish_metrics", trigger_rule="all_done"),

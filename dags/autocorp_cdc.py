@@ -17,7 +17,7 @@ step = steps()
 with DAG(dag_id="autocorp_cdc", schedule=config.CDC_SCHEDULE, **dag_kwargs(__doc__, ["cdc", "dms"])) as dag:
     chain(
         step.check_replication(task_id="check_replication"),
-        step.wait_for_cdc_files(task_id="wait_for_cdc_files"),
+        step.new_cdc_files_or_skip(task_id="wait_for_cdc_files"),
         table_pipeline(step).expand(table=table_names()),
         step.publish_metrics(task_id="publish_metrics", trigger_rule="all_done"),
     )

@@ -1,6 +1,8 @@
 """The analytics layer: the Athena SQL files of include/sql/athena/, their results under
 `reports/<date>/<query>/`, and a small HTML report with SVG charts (revenue by month, service mix,
-top parts) built from those results on either target."""
+top parts) rendered from those results the same way on either target. Running the SQL, keeping the
+results and storing the report are the targets' steps (`athena_sql`, `keep_results`,
+`build_report` in targets/aws.py and targets/local.py)."""
 
 from __future__ import annotations
 
@@ -62,38 +64,6 @@ def report_prefix(report_date: str, name: str | None = None) -> str:
     return f"reports/{report_date}/" + (f"{name}/" if name else "")
 
 
-def write_csv(rows: list[dict], path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else [])
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
-
-
-def _s3():
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    return S3Hook(aws_conn_id="aws_default")
-
-
-def _read_results(report_date: str) -> dict[str, list[dict]]:
-    results: dict[str, list[dict]] = {}
-    if config.target() == "aws":
-        s3 = _s3()
-        bucket = config.aws_names().bucket
-        for key in s3.list_keys(bucket_name=bucket, prefix=report_prefix(report_date)):
-            if key.endswith(".csv"):
-                name = key.split("/")[2]
-                results[name] = list(csv.DictReader(io.StringIO(s3.read_key(key, bucket))))
-        return results
-    root = config.lake_root() / report_prefix(report_date)
-    for path in sorted(root.glob("*/*.csv")):
-        with open(path, encoding="utf-8") as handle:
-            results[path.parent.name] = list(csv.DictReader(handle))
-    return results
-
-
 def _number(value) -> float:
     try:
         return float(value or 0)
@@ -139,9 +109,15 @@ def _chart(rows: list[dict], x: str, y: str, title: str, kind: str) -> bytes:
     return svg.encode("utf-8")
 
 
-def build_report(report_date: str) -> dict:
-    """Charts (SVG) and an index.html of every result of the day, next to the results."""
-    results = _read_results(report_date)
+def read_csv(text: str) -> list[dict]:
+    """One query result (a CSV with a header), as rows."""
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def render_report(report_date: str, results: dict[str, list[dict]]) -> dict[str, bytes]:
+    """Charts (SVG) and an index.html of every result of the day ({query: rows}), by file name.
+
+    Where the results come from and where the files go is the target's build_report step."""
     if not results:
         raise RuntimeError(f"no analytics results under {report_prefix(report_date)}; did run_analytics run?")
     files: dict[str, bytes] = {}
@@ -160,53 +136,4 @@ def build_report(report_date: str) -> dict:
         parts.append("</table>")
     parts.append("</body></html>")
     files["index.html"] = "\n".join(parts).encode("utf-8")
-    prefix = report_prefix(report_date)
-    if config.target() == "aws":
-        s3 = _s3()
-        for name, body in files.items():
-            s3.load_bytes(body, key=prefix + name, bucket_name=config.aws_names().bucket, replace=True)
-        return {"report": f"s3://{config.aws_names().bucket}/{prefix}index.html", "queries": len(results)}
-    out = config.lake_root() / prefix
-    for name, body in files.items():
-        (out / name).write_bytes(body)
-    return {"report": str(out / "index.html"), "queries": len(results)}
-
-
-def keep_results(names: list[str], query_ids: list[str], report_date: str) -> list[str]:
-    """Copy each query's result from athena-results/ to reports/<date>/<query>/result.csv.
-
-    The workgroup enforces its result location, so results land in athena-results/ first."""
-    kept = []
-    if config.target() == "aws":
-        from airflow.providers.amazon.aws.hooks.athena import AthenaHook
-
-        athena, s3 = AthenaHook(aws_conn_id="aws_default"), _s3()
-        bucket = config.aws_names().bucket
-        for name, query_id in zip(names, query_ids):
-            location = athena.get_output_location(query_id)
-            source_bucket, _, source_key = location.removeprefix("s3://").partition("/")
-            key = report_prefix(report_date, name) + "result.csv"
-            s3.copy_object(source_bucket_key=source_key, dest_bucket_key=key,
-                           source_bucket_name=source_bucket, dest_bucket_name=bucket)
-            kept.append(f"s3://{bucket}/{key}")
-        return kept
-    import shutil
-
-    for name, query_id in zip(names, query_ids):
-        out = config.lake_root() / report_prefix(report_date, name)
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(config.lake_root() / "athena-results" / f"{query_id}.csv", out / "result.csv")
-        kept.append(str(out / "result.csv"))
-    return kept
-
-
-def run_local_query(template_path: str, run_id: str = "manual") -> str:
-    """The local twin of an Athena query execution: run the file, write athena-results/<id>.csv."""
-    from autocorp_lake.local import query_engine
-
-    rows = query_engine.run_file(config.include_dir() / "sql" / template_path)
-    query_id = f"{query_name(template_path)}-{config.safe_run_id(run_id)}"
-    out = config.lake_root() / "athena-results"
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(rows, out / f"{query_id}.csv")
-    return query_id
+    return files

@@ -24,7 +24,7 @@ from autocorp_lake import config
 AIRFLOWIGNORE = "include/\n__pycache__/\n"
 # Local engines, the CLI and tools: they need pandas, pyarrow, Spark, psycopg servers... and never
 # run on MWAA (targets.steps() picks aws there; targets/local.py imports them only in its callables).
-LOCAL_ONLY = ("local", "cli.py", "runner.py", "bench.py", "bench_ingest.py", "bench_transform.py", "bundle.py")
+LOCAL_ONLY = ("local", "bench", "cli.py", "runner.py", "bundle.py")
 
 
 def in_bundle(relative: Path) -> bool:

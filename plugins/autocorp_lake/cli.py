@@ -438,7 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # errors whose message names the problem and the fix: printed as they are (module, class), checked
 # only when their module is loaded, so a command imports no module just to name its errors
-USER_ERRORS = (("autocorp_lake.config", "ConfigError"), ("autocorp_lake.bench", "BenchError"),
+USER_ERRORS = (("autocorp_lake.config", "ConfigError"), ("autocorp_lake.bench.common", "BenchError"),
                ("autocorp_lake.local.spark", "JarsError"), ("autocorp_lake.local.services", "ServiceError"))
 
 

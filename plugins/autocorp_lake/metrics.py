@@ -1,7 +1,9 @@
 """Run metrics: rows read/written/rejected per table, CDC freshness, gate results, durations.
 
-AWS: CloudWatch custom metrics (namespace AutoCorpLake). Local: JSON lines under
-`logs/metrics/` in the lake, shown by `autocorp-lake status`.
+What is measured is the same on both targets and built here; where it goes is the target's step:
+`targets/aws.py` puts it to CloudWatch (namespace AutoCorpLake), `targets/local.py` appends it as
+JSON lines under `logs/metrics/` in the lake (`append_jsonl`), shown by `autocorp-lake status`
+(`last_values`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from datetime import datetime, timezone
 from autocorp_lake import config
 
 
-def _collect(context) -> list[dict]:
+def _collect(context, results_in_lake: bool) -> list[dict]:
     """The per-table results of the run's promote tasks.
 
     Locally promote runs in the task and returns its result dict (XCom). On AWS the task is a
-    GlueJobOperator that returns the job run id, so the results are read where promote.py writes
-    them on both targets: `logs/runs/<run_id>/promote/<zone>.json` in the lake."""
+    GlueJobOperator that returns the job run id (`results_in_lake`: with no result dict, read
+    them), so the results are read where promote.py writes them on both targets:
+    `logs/runs/<run_id>/promote/<zone>.json` in the lake."""
     ti = context["ti"]
     results = []
     job_runs = 0
@@ -30,7 +33,7 @@ def _collect(context) -> list[dict]:
             values = [values]
         results.extend(v for v in values if isinstance(v, dict))
         job_runs += sum(1 for v in values if isinstance(v, str))
-    if job_runs or (not results and config.target() == "aws"):
+    if job_runs or (not results and results_in_lake):
         results.extend(promote_results(context["run_id"]))
     return results
 
@@ -57,20 +60,15 @@ def run_record(result: dict) -> dict:
     }
 
 
-def publish_run_metrics(**context) -> list[dict]:
+def run_metrics(context, results_in_lake: bool) -> tuple[list[dict], list[dict]]:
+    """(one record per promoted table, one state per registry table) of one DAG run, stamped now."""
     now = datetime.now(timezone.utc)
     records = [
         {"ts": now.isoformat(), "dag_id": context["dag"].dag_id, "run_id": context["run_id"],
          **run_record(result)}
-        for result in _collect(context)
+        for result in _collect(context, results_in_lake)
     ]
-    states = table_state_records(now)
-    if config.target() == "aws":
-        _put_cloudwatch(records)
-        _put_table_states(states)
-    else:
-        write_local(records)
-    return records + states
+    return records, table_state_records(now)
 
 
 def table_state_records(now: datetime) -> list[dict]:
@@ -84,24 +82,8 @@ def table_state_records(now: datetime) -> list[dict]:
             for row in held.table_states(now=now)]
 
 
-def _put_table_states(states: list[dict]) -> None:
-    data = []
-    for row in states:
-        dims = [{"Name": "Table", "Value": row["table"]}]
-        data.append({"MetricName": "HeldBatches", "Dimensions": dims, "Value": float(row["held_batches"]), "Unit": "Count"})
-        data.append({"MetricName": "FreshnessSeconds", "Dimensions": dims, "Value": float(row["freshness_seconds"]),
-                     "Unit": "Seconds"})
-    env = [{"Name": "Environment", "Value": config.environment()}]
-    data.append({"MetricName": "HeldBatches", "Dimensions": env, "Unit": "Count",
-                 "Value": float(sum(row["held_batches"] for row in states))})
-    data.append({"MetricName": "FreshnessSeconds", "Dimensions": env, "Unit": "Seconds",
-                 "Value": float(max((row["freshness_seconds"] for row in states), default=0.0))})
-    client = _cloudwatch()
-    for start in range(0, len(data), 20):
-        client.put_metric_data(Namespace=config.aws_names().metrics_namespace, MetricData=data[start:start + 20])
-
-
-def write_local(records: list[dict]) -> None:
+def append_jsonl(records: list[dict]) -> None:
+    """The local metric sink: records appended to `logs/metrics/<yyyymmdd>.jsonl` in the lake."""
     if not records:
         return
     folder = config.lake_root() / "logs" / "metrics"
@@ -109,25 +91,6 @@ def write_local(records: list[dict]) -> None:
     with open(folder / f"{time.strftime('%Y%m%d')}.jsonl", "a", encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(record, default=str) + "\n")
-
-
-def _cloudwatch():
-    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-
-    return AwsBaseHook(aws_conn_id="aws_default", client_type="cloudwatch").get_conn()
-
-
-def _put_cloudwatch(records: list[dict]) -> None:
-    client = _cloudwatch()
-    data = []
-    for record in records:
-        dims = [{"Name": "Table", "Value": str(record.get("table", "unknown"))}]
-        for name in ("rows_read", "rows_written", "rows_rejected", "freshness_seconds", "duration_seconds"):
-            if record.get(name) is not None:
-                unit = "Seconds" if name.endswith("seconds") else "Count"
-                data.append({"MetricName": name, "Dimensions": dims, "Value": float(record[name]), "Unit": unit})
-    for start in range(0, len(data), 20):
-        client.put_metric_data(Namespace=config.aws_names().metrics_namespace, MetricData=data[start:start + 20])
 
 
 def last_values() -> list[dict]:
@@ -141,24 +104,13 @@ def last_values() -> list[dict]:
     return list(latest.values())
 
 
-def record_gate_result(name: str, run_id: str, passed: bool, warnings: int = 0) -> None:
-    """One gate verdict. On AWS `GateFailures` (dimension Environment) feeds the gate alarm."""
-    record = {
+def gate_record(name: str, run_id: str, result: dict | None) -> dict:
+    """One gate verdict as a metric record: `result` is the gate's summary, None when it failed."""
+    warnings = (result or {}).get("warnings", [])
+    return {
         "ts": datetime.now(timezone.utc).isoformat(),
         "table": name,
         "run_id": run_id,
-        "gate": "passed" if passed else "failed",
-        "gate_warnings": warnings,
+        "gate": "failed" if result is None else "passed",
+        "gate_warnings": len(warnings) if isinstance(warnings, list) else int(warnings or 0),
     }
-    if config.target() == "aws":
-        _cloudwatch().put_metric_data(
-            Namespace=config.aws_names().metrics_namespace,
-            MetricData=[{
-                "MetricName": "GateFailures",
-                "Dimensions": [{"Name": "Environment", "Value": config.environment()}],
-                "Value": 0.0 if passed else 1.0,
-                "Unit": "Count",
-            }],
-        )
-    else:
-        write_local([record])

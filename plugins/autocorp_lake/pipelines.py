@@ -2,14 +2,13 @@
 
 Each table runs its own chain prepare_batch -> apply/clean -> quality_gate -> promote, so a batch
 that fails its gate stops only its own table. The same group is built on both targets: only the
-operators behind `steps.glue_job` differ.
+operators behind `steps.glue_job` and `steps.quality_gate` differ.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import chain, task, task_group
 
 from autocorp_lake.dag_support import curated_asset
@@ -37,35 +36,6 @@ def labelled(operator, kind: str):
 def prepare_batch(kind: str, name: str, run_id: str | None = None) -> dict[str, str]:
     """The batch's job arguments (`lake.BatchArgs`), the same on Glue and under local spark-submit."""
     return BatchArgs.of(kind, name, run_id or "manual").script_args()
-
-
-def _gate(script_args: dict[str, str]) -> dict:
-    from autocorp_lake import metrics
-    from autocorp_lake.quality import dispatch
-
-    batch = BatchArgs.from_script_args(script_args)
-    # the curated table (a feed's differs from its name), so the verdict lands on the promote's row
-    table = batch.curated_table
-    try:
-        result = dispatch.run_gate_task(batch)
-    except Exception:
-        metrics.record_gate_result(table, batch.run_id, passed=False)
-        raise
-    warnings = result.get("warnings", []) if isinstance(result, dict) else []
-    metrics.record_gate_result(table, batch.run_id, passed=True,
-                               warnings=len(warnings) if isinstance(warnings, list) else int(warnings or 0))
-    return result
-
-
-def quality_gate(task_id: str, batch) -> PythonOperator:
-    # A data failure is not transient: the gate never retries. On AWS it runs the quality-gate
-    # Glue job, so it is capped like the other Glue steps (no pools: MWAA has only default_pool).
-    from autocorp_lake.targets import GLUE_CONCURRENCY
-
-    return PythonOperator(
-        task_id=task_id, python_callable=_gate, op_kwargs={"batch": batch}, retries=0,
-        max_active_tis_per_dag=GLUE_CONCURRENCY,
-    )
 
 
 def _pipeline(steps: ModuleType, kind: str, transform_job: str):

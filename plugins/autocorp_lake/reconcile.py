@@ -5,13 +5,17 @@ Type-aware: decimals compare by value (numeric(10,2) vs decimal(12,2) alike), `m
 numeric(19,2) (the lake carries it as decimal(19,2)), timestamps compare at the microsecond (the
 JVM and the Spark session run in UTC, as the replicator writes wall-clock values). NULLs compare
 equal to NULLs. Lake-only columns (Op, dms_*, the partition column, Hudi meta columns) are ignored.
+Where it runs is the target's reconcile step: local Spark against the local source
+(targets/local.py), or the maintenance Glue job through its JDBC connection (targets/aws.py).
 """
 
 from __future__ import annotations
 
+import logging
+
 from autocorp_lake import config
 
-DIFF_COLUMNS = ("table", "source_rows", "lake_rows", "missing", "extra", "different")
+log = logging.getLogger(__name__)
 
 
 def hudi_path(table: str, lake_root: str | None = None) -> str:
@@ -163,28 +167,25 @@ def reconcile(tables: list[str] | None = None, spark=None, lake_root: str | None
 
 
 def result_key(run_id: str) -> str:
-    """Where the maintenance Glue job leaves the per-table counts of one run."""
+    """Where the maintenance Glue job (the reconcile step on AWS) leaves the per-table counts of one run."""
     from autocorp_lake import lake
 
     return f"{lake.run_prefix(run_id)}/reconcile.json"
 
 
-def reconcile_in_glue_job(run_id: str) -> list[dict]:
-    """AWS: run `reconcile` in the maintenance Glue job and return its per-table rows."""
-    from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
-
-    from autocorp_lake import lake
-
-    job_name = config.aws_names().glue_jobs["maintenance"]
-    run = config.safe_run_id(run_id)
-    uri = config.lake_uri(result_key(run))
-    hook = GlueJobHook(job_name=job_name, aws_conn_id="aws_default", job_poll_interval=30)
-    job_run = hook.initialize_job(script_arguments={
-        "--run_id": run, "--lake_root": config.lake_uri().rstrip("/"),
-        "--registry": config.lake_uri("config/tables.yaml"),
-    })["JobRunId"]
-    hook.job_completion(job_name=job_name, run_id=job_run, verbose=False)
-    if not lake.exists(uri):
-        raise RuntimeError(f"the maintenance job run {job_run} wrote no result at {uri}; "
-                           "see its CloudWatch log (/aws-glue/jobs/error)")
-    return lake.read_json(uri)["tables"]
+def fail_on_difference(rows: list[dict]) -> list[dict]:
+    """The reconcile task's verdict on the per-table rows (of either target's run): each logged,
+    a RuntimeError naming the tables that differ, else the rows."""
+    for row in rows:
+        log.info(
+            "reconcile %(table)s: source=%(source_rows)s lake=%(lake_rows)s missing=%(missing)s "
+            "extra=%(extra)s different=%(different)s",
+            row,
+        )
+    differs = [r["table"] for r in rows if r["missing"] or r["extra"] or r["different"]]
+    if differs:
+        raise RuntimeError(
+            f"source and lake differ for {', '.join(differs)}; see the counts above. "
+            "Run `autocorp-lake reconcile --table T` locally for the keys."
+        )
+    return rows

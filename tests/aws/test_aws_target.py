@@ -71,7 +71,7 @@ def test_full_load_sensor_waits_for_every_table(aws):
     arn = dms_task()
     boto3.client("dms").start_replication_task(
         ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
-    sensor = steps.wait_full_load(task_id="wait_full_load")
+    sensor = steps.full_load_finished(task_id="wait_full_load")
     context = render(sensor, autocorp_dms_task_arn=arn)
     assert sensor.replication_task_arn == arn
     assert sensor.poke(context) is False  # moto reports no statistics: not loaded yet
@@ -116,7 +116,7 @@ def test_dms_steps_use_their_own_hook_with_the_operators_region(aws):
     for factory in (steps.check_replication, steps.start_replication):
         op = factory(task_id="t", region_name="eu-west-1")
         op.execute(render(op, autocorp_dms_task_arn=arn))  # found in eu-west-1, not in us-east-1
-    sensor = steps.wait_full_load(task_id="wait_full_load", region_name="eu-west-1")
+    sensor = steps.full_load_finished(task_id="wait_full_load", region_name="eu-west-1")
     assert sensor.poke(render(sensor, autocorp_dms_task_arn=arn)) is False
 
 
@@ -168,7 +168,7 @@ def test_wait_for_cdc_files_fires_on_files_newer_than_the_last_processed(aws):
     s3 = boto3.client("s3")
     bucket = "autocorp-datalake-dev"
     s3.create_bucket(Bucket=bucket)
-    sensor = steps.wait_for_cdc_files(task_id="wait_for_cdc_files")
+    sensor = steps.new_cdc_files_or_skip(task_id="wait_for_cdc_files")
     context = render(sensor)
     assert sensor.bucket_name == bucket
     folder = "raw/database/public/sales_order"
@@ -260,9 +260,9 @@ def test_crawler_operator_names_the_crawler(aws):
 
 
 def test_metrics_go_to_cloudwatch(aws):
-    from autocorp_lake import metrics
+    from autocorp_lake.targets import aws as steps
 
-    metrics._put_cloudwatch([{"table": "sales_order", "rows_written": 12, "duration_seconds": 3.5}])
+    steps.put_run_metrics([{"table": "sales_order", "rows_written": 12, "duration_seconds": 3.5}])
     listed = boto3.client("cloudwatch").list_metrics(Namespace="AutoCorpLake")["Metrics"]
     assert {m["MetricName"] for m in listed} == {"rows_written", "duration_seconds"}
     assert listed[0]["Dimensions"] == [{"Name": "Table", "Value": "sales_order"}]
@@ -273,7 +273,7 @@ def test_run_metrics_come_from_the_promote_results_on_aws(aws):
     reads what promote.py wrote to logs/runs/<run>/promote/ and publishes it."""
     import json
 
-    from autocorp_lake import metrics
+    from autocorp_lake.targets import aws as steps
 
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="autocorp-datalake-dev")
@@ -286,7 +286,7 @@ def test_run_metrics_come_from_the_promote_results_on_aws(aws):
     ti = mock.MagicMock()
     ti.xcom_pull.side_effect = lambda task_ids, default=None: (
         ["jr_1", "jr_2"] if task_ids == "table_pipeline.promote" else None)
-    records = metrics.publish_run_metrics(ti=ti, dag=mock.MagicMock(dag_id="autocorp_cdc"), run_id=run_id)
+    records = steps.publish_metrics_to_cloudwatch(ti=ti, dag=mock.MagicMock(dag_id="autocorp_cdc"), run_id=run_id)
     runs = [r for r in records if "rows_written" in r]  # (the rest: per-table states, HeldBatches/freshness)
     assert sorted((r["table"], r["rows_written"]) for r in runs) == [("customers", 3), ("sales_order", 12)]
     listed = boto3.client("cloudwatch").list_metrics(Namespace="AutoCorpLake")["Metrics"]
@@ -449,7 +449,8 @@ def test_maintenance_reconciles_in_the_glue_job_on_aws(aws):
 
     from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
 
-    from autocorp_lake import reconcile, tasks
+    from autocorp_lake import reconcile
+    from autocorp_lake.targets import aws as steps
 
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="autocorp-datalake-dev")
@@ -470,9 +471,9 @@ def test_maintenance_reconciles_in_the_glue_job_on_aws(aws):
     with mock.patch.object(GlueJobHook, "initialize_job", initialize_job), \
          mock.patch.object(GlueJobHook, "job_completion", return_value={"JobRunState": "SUCCEEDED"}):
         with pytest.raises(RuntimeError, match="differ for sales_order"):
-            tasks.reconcile_all(run_id="scheduled__2026-11-26T00:00:00+00:00")
+            steps.reconcile_in_glue_job(run_id="scheduled__2026-11-26T00:00:00+00:00")
         rows[1].update(lake_rows=9, missing=0)
-        assert tasks.reconcile_all(run_id="scheduled__2026-11-26T00:00:00+00:00") == rows
+        assert steps.reconcile_in_glue_job(run_id="scheduled__2026-11-26T00:00:00+00:00") == rows
     job, args = started[0]
     assert job == "autocorp-maintenance-dev" and args["--run_id"]
     assert args["--run_id"] == "scheduled__2026-11-26T00_00_00_00_00"

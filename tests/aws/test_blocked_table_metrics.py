@@ -30,6 +30,7 @@ def put_json(s3, bucket: str, key: str, value: dict) -> None:
 
 def test_held_batch_and_waiting_cdc_files_become_cloudwatch_metrics(bucket):
     from autocorp_lake import metrics
+    from autocorp_lake.targets import aws as steps
 
     s3, name = bucket
     put_json(s3, name, "quarantine/sales_order/cdc_7/batch/_batch.json",
@@ -51,7 +52,7 @@ def test_held_batch_and_waiting_cdc_files_become_cloudwatch_metrics(bucket):
     assert (states["customers"]["state"], states["customers"]["freshness_seconds"]) == ("ok", 600.0)
     assert states["auto_parts"]["freshness_seconds"] == 0.0
 
-    metrics._put_table_states(list(states.values()))
+    steps.put_table_states(list(states.values()))
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     names = {(m["MetricName"], m["Dimensions"][0]["Value"])
              for m in cloudwatch.list_metrics(Namespace="AutoCorpLake")["Metrics"]}

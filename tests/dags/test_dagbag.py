@@ -85,6 +85,22 @@ def test_a_failed_task_fails_the_run(dagbag, dag_id):
     assert dag.get_task("publish_metrics").trigger_rule == "all_done"
 
 
+def test_both_targets_have_the_step_factories_the_dags_call():
+    """Every `step.<factory>(` of dags/ and `steps.<factory>(` of pipelines.py is in STEP_FACTORIES,
+    and aws.py and local.py define each with the same parameters."""
+    import inspect
+    import re
+
+    from autocorp_lake.targets import STEP_FACTORIES, aws, local
+
+    sources = [*DAGS.glob("*.py"), REPO / "plugins" / "autocorp_lake" / "pipelines.py"]
+    called = {name for path in sources for name in re.findall(r"\bsteps?\.(\w+)\(", path.read_text())}
+    assert called == set(STEP_FACTORIES)
+    for name in STEP_FACTORIES:
+        assert (list(inspect.signature(getattr(aws, name)).parameters.values())
+                == list(inspect.signature(getattr(local, name)).parameters.values())), name
+
+
 def test_operators_differ_by_target(dagbag):
     aws = load_dagbag("aws")
     local_op = dagbag.dags["autocorp_bootstrap"].get_task("start_replication")

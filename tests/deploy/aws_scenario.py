@@ -221,7 +221,6 @@ def _unmapped_glue_job(task, batch: dict):
 def run_task(dag_id: str, task, values: dict) -> object:
     """Run one task of the DagBag the way a worker would, with the scenario's inputs."""
     from autocorp_lake import analytics, config
-    from autocorp_lake.pipelines import _gate
 
     task_id = task.task_id
     short = task_id.rsplit(".", 1)[-1]
@@ -232,12 +231,10 @@ def run_task(dag_id: str, task, values: dict) -> object:
     if short in ("apply_changes", "clean_feed", "promote"):
         op = _unmapped_glue_job(task, _batch(kind, name))
         return _run_operator(op, values)
-    if short == "quality_gate":
-        if type(task).__name__ == "QualityGateJobOperator":
-            from autocorp_lake.targets import aws
+    if short == "quality_gate":  # the QualityGateJobOperator of a mapped task group, unmapped
+        from autocorp_lake.targets import aws
 
-            return _run_operator(aws.quality_gate("quality_gate", _batch(kind, name)), values)
-        return _gate(_batch(kind, name))
+        return _run_operator(aws.quality_gate("quality_gate", _batch(kind, name)), values)
     if task_id == "publish_metrics":
         _promote_results()
         ti = mock.MagicMock()

@@ -10,6 +10,7 @@ import fnmatch
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import hcl2
 
@@ -130,23 +131,29 @@ def _statement(renderer: Renderer, body: dict) -> dict:
     return out
 
 
+def policy_document_blocks(paths: Iterable[Path]) -> Iterator[tuple[Path, str, dict]]:
+    """(file, name, body) of every `data "aws_iam_policy_document"` of the given .tf files, as
+    python-hcl2 parses them (tests/infra checks the same blocks unrendered)."""
+    for path in paths:
+        for entry in _load(str(path)).get("data", []):
+            for rtype, named in entry.items():
+                if unq(rtype) != "aws_iam_policy_document":
+                    continue
+                for name, body in named.items():
+                    if not name.startswith("__"):
+                        yield path, unq(name), body
+
+
 def policy_documents() -> dict[str, dict]:
     """Every `data "aws_iam_policy_document"` of infra/modules, as `<module>.<name>` -> JSON policy."""
     docs: dict[str, dict] = {}
     for module_dir in sorted(p for p in (INFRA / "modules").iterdir() if p.is_dir()):
         renderer = Renderer(module_dir)
-        for path in sorted(module_dir.glob("*.tf")):
-            for entry in _load(str(path)).get("data", []):
-                for rtype, named in entry.items():
-                    if unq(rtype) != "aws_iam_policy_document":
-                        continue
-                    for name, body in named.items():
-                        if name.startswith("__"):
-                            continue
-                        docs[f"{module_dir.name}.{unq(name)}"] = {
-                            "Version": "2012-10-17",
-                            "Statement": [_statement(renderer, s) for s in body.get("statement", [])],
-                        }
+        for _, name, body in policy_document_blocks(sorted(module_dir.glob("*.tf"))):
+            docs[f"{module_dir.name}.{name}"] = {
+                "Version": "2012-10-17",
+                "Statement": [_statement(renderer, s) for s in body.get("statement", [])],
+            }
     return docs
 
 

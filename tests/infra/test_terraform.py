@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -19,6 +20,9 @@ import yaml
 from autocorp_lake.config import aws_names, registry
 
 REPO = Path(__file__).resolve().parents[2]
+# one reader of the IAM policy documents: tests/deploy/iam_policies.py (which also renders them)
+sys.path.insert(0, str(REPO / "tests" / "deploy"))
+from iam_policies import policy_document_blocks  # noqa: E402
 INFRA = REPO / "infra"
 MODULES = ("s3", "iam", "secrets", "glue", "dms", "datasync", "athena", "monitoring", "mwaa")
 ENVS = ("dev", "prod")
@@ -375,17 +379,9 @@ def test_star_action_regex_catches_jsonencoded_policies():
 
 
 def policy_statements() -> Iterator[tuple[str, dict]]:
-    for path in tf_files():
-        for kind in ("data",):
-            for entry in doc(path).get(kind, []):
-                for rtype, named in entry.items():
-                    if unq(rtype) != "aws_iam_policy_document":
-                        continue
-                    for name, body in named.items():
-                        if name.startswith("__"):
-                            continue
-                        for statement in body.get("statement", []):
-                            yield f"{path.relative_to(INFRA)}:{unq(name)}", statement
+    for path, name, body in policy_document_blocks(tf_files()):
+        for statement in body.get("statement", []):
+            yield f"{path.relative_to(INFRA)}:{name}", statement
 
 
 def test_no_star_action_on_star_resource():
@@ -506,12 +502,12 @@ def test_monitoring_dashboard_and_alarms():
 
 
 def test_blocked_tables_and_freshness_alarm_on_what_publish_metrics_sends():
-    """The alarms watch the metric names and dimension that metrics._put_table_states puts."""
+    """The alarms watch the metric names and dimension that the aws target's put_table_states puts."""
     import inspect
 
-    from autocorp_lake import metrics
+    from autocorp_lake.targets import aws
 
-    sent = inspect.getsource(metrics._put_table_states)
+    sent = inspect.getsource(aws.put_table_states)
     held = resource("monitoring", "aws_cloudwatch_metric_alarm", "held_batches")
     fresh = resource("monitoring", "aws_cloudwatch_metric_alarm", "freshness")
     for alarm in (held, fresh):

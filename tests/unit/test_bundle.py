@@ -56,6 +56,16 @@ def test_bundle_loads_on_aws_target_without_repo(tmp_path):
     assert any("amazon" in module for module in report["targets"])
 
 
+def test_plugins_zip_leaves_out_the_local_only_code(tmp_path):
+    """local/, bench/, the CLI and its helpers never run on MWAA (or in a Glue job): not in the zip."""
+    built = bundle.build(tmp_path / "dist")
+    with zipfile.ZipFile(built / "plugins.zip") as archive:
+        names = archive.namelist()
+    assert "autocorp_lake/targets/aws.py" in names and "autocorp_lake/jobs/promote.py" in names
+    assert not [n for n in names if n.split("/")[1] in bundle.LOCAL_ONLY]
+    assert not [n for n in names if n.startswith(("autocorp_lake/bench/", "autocorp_lake/local/"))]
+
+
 GATE_FROM_ZIP = """
 import json, sys
 from autocorp_lake.quality import gate, suites

@@ -34,7 +34,6 @@ OP = "Op"
 COMMIT_TS = "dms_commit_ts"
 CHANGE_SEQ = "dms_change_seq"
 DELETE_FLAG = "_hoodie_is_deleted"
-DMS_COLUMNS = (OP, COMMIT_TS, CHANGE_SEQ)
 GRANULARITY_FORMATS = {"month": "yyyy-MM", "day": "yyyy-MM-dd", "year": "yyyy"}
 
 
@@ -121,15 +120,6 @@ def quarantined_files(lake_root: str, table: str) -> set[str]:
     """Raw files of the table's quarantined batches: held back until the batch is fixed and
     released (release promotes them), so later runs neither replay them nor are blocked by them."""
     return _manifest_files(lake.batch_manifests(lake.join(lake_root, lake.quarantine_prefix(table))))
-
-
-def pending_files(lake_root: str, table: str, checkpoint: dict, run_id: str) -> set[str]:
-    """Raw files of staged batches never promoted (a failed promote or gate error)."""
-    manifests = [
-        uri for uri in lake.batch_manifests(lake.join(lake_root, lake.staged_prefix(table)))
-        if uri.rsplit("/", 2)[-2] not in set(checkpoint["batches"]) | {run_id}
-    ]
-    return _manifest_files(manifests)
 
 
 def schema_summary(df: DataFrame) -> list[dict]:

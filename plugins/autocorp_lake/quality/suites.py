@@ -107,10 +107,6 @@ def load_suite(name: str, directory: Path | None = None):
     return to_gx_suite(data, str(suite_path(name, directory)))
 
 
-def all_suite_names(directory: Path | None = None) -> list[str]:
-    return sorted(p.stem for p in Path(directory or suites_dir()).glob("*.json"))
-
-
 def expected_suite_names() -> list[str]:
     """One suite per registry table and per feed."""
     from autocorp_lake import config

@@ -1,10 +1,13 @@
 """One factory per pipeline step, per target. `steps()` returns the module of the configured
-target; aws.py and local.py expose the same factory names with the same signatures, so a DAG
-file is the same on MWAA and on one machine (tests hold the two DAG shapes equal)."""
+target; aws.py and local.py expose the same factories (STEP_FACTORIES) with the same parameters,
+so a DAG file is the same on MWAA and on one machine (tests/dags hold the factories and the two DAG
+shapes equal). Everything that differs by target is behind these factories; a factory's name says
+what its step does on both targets, and its doc string what the step does on its own one."""
 
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Any, Callable
 
 from autocorp_lake import config
 
@@ -16,17 +19,29 @@ from autocorp_lake import config
 GLUE_CONCURRENCY = 2
 ATHENA_CONCURRENCY = 4
 
+# every factory a DAG file or pipelines.py calls, on both targets
 STEP_FACTORIES = (
     "start_replication",
-    "wait_full_load",
+    "full_load_finished",
     "check_replication",
-    "wait_for_cdc_files",
+    "new_cdc_files_or_skip",
     "crawl",
     "glue_job",
     "quality_gate",
     "transfer_exports",
     "publish_metrics",
+    "athena_sql",
+    "keep_results",
+    "build_report",
+    "reconcile_lake",
 )
+
+
+def in_task(task_id: str, python_callable: Callable, op_kwargs: dict[str, Any] | None = None, **kwargs):
+    """A step that runs its callable in the Airflow task itself (a PythonOperator)."""
+    from airflow.providers.standard.operators.python import PythonOperator
+
+    return PythonOperator(task_id=task_id, python_callable=python_callable, op_kwargs=op_kwargs, **kwargs)
 
 
 def steps(target: str | None = None) -> ModuleType:

@@ -1,4 +1,5 @@
-"""The `aws` target: Amazon provider operators against DMS, Glue, DataSync, S3 and CloudWatch.
+"""The `aws` target: Amazon provider operators against DMS, Glue, DataSync, Athena, S3 and
+CloudWatch.
 
 Resource names come from `config.aws_names()` (Terraform creates the same names); ARNs known only
 after `terraform apply` come from Airflow Variables (`autocorp_dms_task_arn`,
@@ -17,7 +18,9 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.hooks.dms import DmsHook, DmsTaskWaiterStatus
+from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.operators.datasync import DataSyncOperator
@@ -29,7 +32,7 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.standard.operators.python import PythonOperator
 
 from autocorp_lake import config, lake
-from autocorp_lake.targets import ATHENA_CONCURRENCY, GLUE_CONCURRENCY
+from autocorp_lake.targets import ATHENA_CONCURRENCY, GLUE_CONCURRENCY, in_task
 
 AWS_CONN_ID = "aws_default"
 DMS_TASK_ARN = "{{ var.value.autocorp_dms_task_arn }}"
@@ -197,7 +200,8 @@ def start_replication(task_id: str, **kwargs) -> DmsStartTaskOperator:
     )
 
 
-def wait_full_load(task_id: str, **kwargs) -> AwsBaseSensor:
+def full_load_finished(task_id: str, **kwargs) -> AwsBaseSensor:
+    """Waits (reschedule, up to 6 h) until DMS has loaded every table and replicates changes."""
     return DmsFullLoadSensor(
         task_id=task_id,
         replication_task_arn=DMS_TASK_ARN,
@@ -215,8 +219,9 @@ def check_replication(task_id: str, **kwargs) -> AwsBaseOperator:
                                    aws_conn_id=AWS_CONN_ID, **kwargs)
 
 
-def wait_for_cdc_files(task_id: str, **kwargs) -> AwsBaseSensor:
-    """CDC files newer than the last processed ones; none in the interval skips the run's downstream."""
+def new_cdc_files_or_skip(task_id: str, **kwargs) -> AwsBaseSensor:
+    """Waits (reschedule, up to 9 min) for a CDC file DMS wrote after the last processed one;
+    none in that time skips the run's downstream (soft fail)."""
     registry = config.registry()
     return NewCdcFilesSensor(
         task_id=task_id,
@@ -304,20 +309,16 @@ class QualityGateJobOperator(GlueJobOperator):
         return started - dispatch.CLOCK_SKEW
 
     def verdict(self, job_run: str | None, error: Exception | None) -> dict:
-        from autocorp_lake import metrics
         from autocorp_lake.lake import BatchArgs
         from autocorp_lake.quality import dispatch
 
         batch = BatchArgs.from_script_args(dict(self.script_args))
-        table = batch.curated_table
         try:
             result = dispatch.gate_verdict(batch, self.started(job_run), job_run, error)
         except Exception:
-            metrics.record_gate_result(table, batch.run_id, passed=False)
+            put_gate_result(passed=False)
             raise
-        warnings = result.get("warnings", [])
-        metrics.record_gate_result(table, batch.run_id, passed=True,
-                                   warnings=len(warnings) if isinstance(warnings, list) else int(warnings or 0))
+        put_gate_result(passed=True)
         return result
 
 
@@ -340,12 +341,68 @@ def transfer_exports(task_id: str, **kwargs) -> DataSyncOperator:
     )
 
 
-def publish_metrics(task_id: str, **kwargs) -> PythonOperator:
+# ------------------------------------------------------------------ metrics: CloudWatch
+def _cloudwatch():
+    return AwsBaseHook(aws_conn_id=AWS_CONN_ID, client_type="cloudwatch").get_conn()
+
+
+def _put_metric_data(data: list[dict]) -> None:
+    client = _cloudwatch()
+    for start in range(0, len(data), 20):
+        client.put_metric_data(Namespace=config.aws_names().metrics_namespace, MetricData=data[start:start + 20])
+
+
+def put_run_metrics(records: list[dict]) -> None:
+    """metrics.run_metrics' per-table records as CloudWatch metrics, dimension Table."""
+    data = []
+    for record in records:
+        dims = [{"Name": "Table", "Value": str(record.get("table", "unknown"))}]
+        for name in ("rows_read", "rows_written", "rows_rejected", "freshness_seconds", "duration_seconds"):
+            if record.get(name) is not None:
+                unit = "Seconds" if name.endswith("seconds") else "Count"
+                data.append({"MetricName": name, "Dimensions": dims, "Value": float(record[name]), "Unit": unit})
+    _put_metric_data(data)
+
+
+def put_table_states(states: list[dict]) -> None:
+    """HeldBatches and FreshnessSeconds per table and per environment: what the alarms watch."""
+    data = []
+    for row in states:
+        dims = [{"Name": "Table", "Value": row["table"]}]
+        data.append({"MetricName": "HeldBatches", "Dimensions": dims, "Value": float(row["held_batches"]), "Unit": "Count"})
+        data.append({"MetricName": "FreshnessSeconds", "Dimensions": dims, "Value": float(row["freshness_seconds"]),
+                     "Unit": "Seconds"})
+    env = [{"Name": "Environment", "Value": config.environment()}]
+    data.append({"MetricName": "HeldBatches", "Dimensions": env, "Unit": "Count",
+                 "Value": float(sum(row["held_batches"] for row in states))})
+    data.append({"MetricName": "FreshnessSeconds", "Dimensions": env, "Unit": "Seconds",
+                 "Value": float(max((row["freshness_seconds"] for row in states), default=0.0))})
+    _put_metric_data(data)
+
+
+def put_gate_result(passed: bool) -> None:
+    """One gate verdict: `GateFailures` (dimension Environment) feeds the gate alarm."""
+    _put_metric_data([{"MetricName": "GateFailures",
+                       "Dimensions": [{"Name": "Environment", "Value": config.environment()}],
+                       "Value": 0.0 if passed else 1.0, "Unit": "Count"}])
+
+
+def publish_metrics_to_cloudwatch(**context) -> list[dict]:
+    """The run's per-table metrics (promote's results from logs/runs/<run>/promote/ in the lake:
+    promote's XCom is a job run id) and the tables' states, put to CloudWatch; returns them."""
     from autocorp_lake import metrics
 
-    return PythonOperator(task_id=task_id, python_callable=metrics.publish_run_metrics, **kwargs)
+    records, states = metrics.run_metrics(context, results_in_lake=True)
+    put_run_metrics(records)
+    put_table_states(states)
+    return records + states
 
 
+def publish_metrics(task_id: str, **kwargs) -> PythonOperator:
+    return in_task(task_id, publish_metrics_to_cloudwatch, **kwargs)
+
+
+# ------------------------------------------------------------------ analytics: Athena and S3
 def athena_sql(task_id: str, files: list[str], **kwargs):
     """One Athena query per SQL file (mapped); the workgroup enforces the result location."""
     from airflow.providers.amazon.aws.operators.athena import AthenaOperator
@@ -362,3 +419,77 @@ def athena_sql(task_id: str, files: list[str], **kwargs):
         sleep_time=10,
         **kwargs,
     ).expand(query=files)
+
+
+def _s3() -> S3Hook:
+    return S3Hook(aws_conn_id=AWS_CONN_ID)
+
+
+def copy_athena_results_to_reports(names: list[str], query_ids: list[str], report_date: str) -> list[str]:
+    """Each query's result copied from athena-results/ (the workgroup enforces that location) to
+    reports/<date>/<query>/result.csv in the lake bucket."""
+    from airflow.providers.amazon.aws.hooks.athena import AthenaHook
+
+    from autocorp_lake import analytics
+
+    athena, s3 = AthenaHook(aws_conn_id=AWS_CONN_ID), _s3()
+    bucket = config.aws_names().bucket
+    kept = []
+    for name, query_id in zip(names, query_ids):
+        location = athena.get_output_location(query_id)
+        source_bucket, _, source_key = location.removeprefix("s3://").partition("/")
+        key = analytics.report_prefix(report_date, name) + "result.csv"
+        s3.copy_object(source_bucket_key=source_key, dest_bucket_key=key,
+                       source_bucket_name=source_bucket, dest_bucket_name=bucket)
+        kept.append(f"s3://{bucket}/{key}")
+    return kept
+
+
+def build_report_in_s3(report_date: str) -> dict:
+    """The day's results read from reports/<date>/ in the lake bucket, the report written next to them."""
+    from autocorp_lake import analytics
+
+    s3, bucket = _s3(), config.aws_names().bucket
+    prefix = analytics.report_prefix(report_date)
+    results = {key.split("/")[2]: analytics.read_csv(s3.read_key(key, bucket))
+               for key in s3.list_keys(bucket_name=bucket, prefix=prefix) if key.endswith(".csv")}
+    for name, body in analytics.render_report(report_date, results).items():
+        s3.load_bytes(body, key=prefix + name, bucket_name=bucket, replace=True)
+    return {"report": f"s3://{bucket}/{prefix}index.html", "queries": len(results)}
+
+
+def keep_results(task_id: str, names: list[str], query_ids: Any, report_date: str, **kwargs) -> PythonOperator:
+    return in_task(task_id, copy_athena_results_to_reports,
+                   {"names": names, "query_ids": query_ids, "report_date": report_date}, **kwargs)
+
+
+def build_report(task_id: str, report_date: str, **kwargs) -> PythonOperator:
+    return in_task(task_id, build_report_in_s3, {"report_date": report_date}, **kwargs)
+
+
+# ------------------------------------------------------------------ reconcile: the maintenance Glue job
+def reconcile_in_glue_job(**context) -> list[dict]:
+    """The MWAA worker reaches neither Spark nor the source: the Glue job `autocorp-maintenance-<env>`
+    runs `reconcile.reconcile` (JDBC through its Glue connection) and writes the per-table counts,
+    which this reads; fails on any difference."""
+    from autocorp_lake import reconcile
+
+    job_name = config.aws_names().glue_jobs["maintenance"]
+    run = config.safe_run_id(context.get("run_id") or "manual")
+    uri = config.lake_uri(reconcile.result_key(run))
+    hook = GlueJobHook(job_name=job_name, aws_conn_id=AWS_CONN_ID, job_poll_interval=30)
+    job_run = hook.initialize_job(script_arguments={
+        "--run_id": run, "--lake_root": config.lake_uri().rstrip("/"),
+        "--registry": config.lake_uri("config/tables.yaml"),
+    })["JobRunId"]
+    hook.job_completion(job_name=job_name, run_id=job_run, verbose=False)
+    if not lake.exists(uri):
+        raise RuntimeError(f"the maintenance job run {job_run} wrote no result at {uri}; "
+                           "see its CloudWatch log (/aws-glue/jobs/error)")
+    return reconcile.fail_on_difference(lake.read_json(uri)["tables"])
+
+
+def reconcile_lake(task_id: str, **kwargs) -> PythonOperator:
+    """Source vs lake in the maintenance Glue job, the task polling it in the worker (not deferred);
+    local.py: local Spark."""
+    return in_task(task_id, reconcile_in_glue_job, **kwargs)

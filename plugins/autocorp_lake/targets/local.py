@@ -1,6 +1,11 @@
 """The `local` target: the same steps as aws.py, run by the local engines (the replicator for
-DMS, the transfer for DataSync, spark-submit of the same glue_scripts/ for Glue, the local
-crawler and catalog). Task ids, upstreams and inputs equal the aws target's."""
+DMS, the transfer for DataSync, the same Glue jobs in-process or with spark-submit, the local
+crawler and catalog, the local query engine for Athena, JSON lines for CloudWatch). Task ids,
+upstreams and inputs equal the aws target's.
+
+Where a step does something else than its aws twin, its factory's doc string says so: locally
+nothing waits for another service (the full load ran in start_replication; the CDC step captures
+the changes itself)."""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ from typing import Any
 from airflow.providers.standard.operators.python import PythonOperator
 
 from autocorp_lake import config
-from autocorp_lake.targets import ATHENA_CONCURRENCY, GLUE_CONCURRENCY
+from autocorp_lake.targets import ATHENA_CONCURRENCY, GLUE_CONCURRENCY, in_task
+
 
 def _start_replication(**context) -> dict:
     """Full load once; `--conf '{"reset": true}'` rebuilds the lake's database tables from a new
@@ -50,9 +56,10 @@ def _drop_curated_catalog_entries(tables: list[str]) -> None:
                 spark.sql(f"drop table autocorp_curated.{name}")
 
 
-def _verify_full_load() -> dict:
-    """The local twin of the DMS full-load sensor: the full load finished for every registry
-    table and the replication slot holds the CDC position."""
+def _check_full_load_done() -> dict:
+    """The local twin of the DMS full-load sensor, without a wait (start_replication ran the full
+    load to its end): fails unless the full load finished for every registry table and the
+    replication slot holds the CDC position."""
     from autocorp_lake.local import replicator
 
     state = replicator.status()
@@ -76,8 +83,11 @@ def _check_replication() -> dict:
     return state
 
 
-def _capture_cdc() -> dict:
-    """Locally the DMS's CDC writer is the replicator: capture what the slot holds now."""
+def _capture_cdc_files_or_skip() -> dict:
+    """Locally the DMS's CDC writer is the replicator, and this step runs it: one capture drains
+    what the replication slot holds now into CDC files under raw/database/, then the run's
+    downstream is skipped when that capture found no change and no earlier CDC file is still
+    unprocessed. Nothing waits."""
     from airflow.sdk.exceptions import AirflowSkipException
 
     from autocorp_lake.local import replicator
@@ -113,6 +123,92 @@ def _run_glue_script(job: str, script_args: dict) -> dict | None:
         raise AirflowFailException(fix) from exc
 
 
+def _validate_batch_in_task(batch: dict[str, str]) -> dict:
+    """The gate of one batch in the task: GX on pandas, or a big batch by the quality_gate job on
+    local Spark (quality.dispatch.run_gate_task); the verdict appended to the local metrics."""
+    from autocorp_lake import metrics
+    from autocorp_lake.lake import BatchArgs
+    from autocorp_lake.quality import dispatch
+
+    args = BatchArgs.from_script_args(batch)
+    # the curated table (a feed's differs from its name), so the verdict lands on the promote's row
+    table = args.curated_table
+    try:
+        result = dispatch.run_gate_task(args)
+    except Exception:
+        metrics.append_jsonl([metrics.gate_record(table, args.run_id, None)])
+        raise
+    metrics.append_jsonl([metrics.gate_record(table, args.run_id, result)])
+    return result
+
+
+def _publish_metrics_to_jsonl(**context) -> list[dict]:
+    """The run's per-table metrics appended to logs/metrics/<day>.jsonl in the lake (promote's
+    results from XCom); returns them with the tables' states (held batches, freshness)."""
+    from autocorp_lake import metrics
+
+    records, states = metrics.run_metrics(context, results_in_lake=False)
+    metrics.append_jsonl(records)
+    return records + states
+
+
+def _reconcile_on_local_spark(**context) -> list[dict]:
+    """Every source table (the local cluster, over JDBC) against its curated Hudi snapshot, on
+    local Spark; fails on any difference."""
+    from autocorp_lake import reconcile
+
+    return reconcile.fail_on_difference(reconcile.reconcile())
+
+
+def _run_query_on_local_engine(query: str, run_id: str) -> str:
+    """The local twin of an Athena query execution: the SQL file through the local query engine,
+    its rows written to athena-results/<query id>.csv in the lake; returns the query id."""
+    import csv
+
+    from autocorp_lake import analytics
+    from autocorp_lake.local import query_engine
+
+    rows = query_engine.run_file(config.include_dir() / "sql" / query)
+    query_id = f"{analytics.query_name(query)}-{config.safe_run_id(run_id)}"
+    out = config.lake_root() / "athena-results"
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f"{query_id}.tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else [])
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(out / f"{query_id}.csv")
+    return query_id
+
+
+def _copy_query_results_to_reports(names: list[str], query_ids: list[str], report_date: str) -> list[str]:
+    """Each query's athena-results/<id>.csv copied to reports/<date>/<query>/result.csv in the lake."""
+    import shutil
+
+    from autocorp_lake import analytics
+
+    kept = []
+    for name, query_id in zip(names, query_ids):
+        out = config.lake_root() / analytics.report_prefix(report_date, name)
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(config.lake_root() / "athena-results" / f"{query_id}.csv", out / "result.csv")
+        kept.append(str(out / "result.csv"))
+    return kept
+
+
+def _build_report_in_lake_folder(report_date: str) -> dict:
+    """The day's results read from reports/<date>/ in the lake folder, the report written next to them."""
+    from autocorp_lake import analytics
+
+    out = config.lake_root() / analytics.report_prefix(report_date)
+    results = {path.parent.name: analytics.read_csv(path.read_text(encoding="utf-8"))
+               for path in sorted(out.glob("*/*.csv"))}
+    files = analytics.render_report(report_date, results)
+    for name, body in files.items():
+        (out / name).write_bytes(body)
+    return {"report": str(out / "index.html"), "queries": len(results)}
+
+
 def _transfer() -> dict:
     from autocorp_lake.local import transfer
 
@@ -120,63 +216,68 @@ def _transfer() -> dict:
 
 
 def start_replication(task_id: str, **kwargs) -> PythonOperator:
-    return PythonOperator(task_id=task_id, python_callable=_start_replication, **kwargs)
+    return in_task(task_id, _start_replication, **kwargs)
 
 
-def wait_full_load(task_id: str, **kwargs) -> PythonOperator:
-    return PythonOperator(task_id=task_id, python_callable=_verify_full_load, **kwargs)
+def full_load_finished(task_id: str, **kwargs) -> PythonOperator:
+    """Checks, without waiting, that start_replication's full load finished (it runs to its end
+    in that task); aws.py's step waits for DMS."""
+    return in_task(task_id, _check_full_load_done, **kwargs)
 
 
 def check_replication(task_id: str, **kwargs) -> PythonOperator:
-    return PythonOperator(task_id=task_id, python_callable=_check_replication, **kwargs)
+    return in_task(task_id, _check_replication, **kwargs)
 
 
-def wait_for_cdc_files(task_id: str, **kwargs) -> PythonOperator:
-    return PythonOperator(task_id=task_id, python_callable=_capture_cdc, **kwargs)
+def new_cdc_files_or_skip(task_id: str, **kwargs) -> PythonOperator:
+    """Runs the replicator once (drains the replication slot into CDC files), then skips the run's
+    downstream when there is nothing new to apply; it does not wait. aws.py's step waits for the
+    files DMS writes."""
+    return in_task(task_id, _capture_cdc_files_or_skip, **kwargs)
 
 
 def crawl(task_id: str, crawler: str, **kwargs) -> PythonOperator:
-    return PythonOperator(
-        task_id=task_id, python_callable=_crawl, op_kwargs={"crawler": crawler},
-        max_active_tis_per_dag=GLUE_CONCURRENCY, **kwargs,
-    )
+    return in_task(task_id, _crawl, {"crawler": crawler}, max_active_tis_per_dag=GLUE_CONCURRENCY, **kwargs)
 
 
 def glue_job(task_id: str, job: str, script_args: Any, **kwargs) -> PythonOperator:
-    return PythonOperator(
-        task_id=task_id,
-        python_callable=_run_glue_script,
-        op_kwargs={"job": job, "script_args": script_args},
-        max_active_tis_per_dag=GLUE_CONCURRENCY,
-        **kwargs,
-    )
+    return in_task(task_id, _run_glue_script, {"job": job, "script_args": script_args},
+                   max_active_tis_per_dag=GLUE_CONCURRENCY, **kwargs)
 
 
 def quality_gate(task_id: str, batch: Any) -> PythonOperator:
-    """The gate in the task (a big batch: the gate's script on local Spark), pipelines._gate."""
-    from autocorp_lake.pipelines import quality_gate as gate_task
-
-    return gate_task(task_id, batch)
+    """The gate in the task (a big batch: the quality_gate job on local Spark). A data failure is
+    not transient: the gate never retries. Capped like the other Glue-type steps."""
+    return in_task(task_id, _validate_batch_in_task, {"batch": batch}, retries=0,
+                   max_active_tis_per_dag=GLUE_CONCURRENCY)
 
 
 def transfer_exports(task_id: str, **kwargs) -> PythonOperator:
-    return PythonOperator(task_id=task_id, python_callable=_transfer, **kwargs)
+    return in_task(task_id, _transfer, **kwargs)
 
 
 def publish_metrics(task_id: str, **kwargs) -> PythonOperator:
-    from autocorp_lake import metrics
-
-    return PythonOperator(task_id=task_id, python_callable=metrics.publish_run_metrics, **kwargs)
-
-
-def _run_query(query: str, run_id: str) -> str:
-    from autocorp_lake import analytics
-
-    return analytics.run_local_query(query, run_id)
+    """The run's metrics as JSON lines in the lake (aws.py: CloudWatch)."""
+    return in_task(task_id, _publish_metrics_to_jsonl, **kwargs)
 
 
 def athena_sql(task_id: str, files: list[str], **kwargs):
+    """One local query engine run per SQL file (mapped), the local twin of an Athena query."""
     return PythonOperator.partial(
-        task_id=task_id, python_callable=_run_query,
+        task_id=task_id, python_callable=_run_query_on_local_engine,
         max_active_tis_per_dag=ATHENA_CONCURRENCY, **kwargs
     ).expand(op_kwargs=[{"query": f, "run_id": "{{ run_id }}"} for f in files])
+
+
+def keep_results(task_id: str, names: list[str], query_ids: Any, report_date: str, **kwargs) -> PythonOperator:
+    return in_task(task_id, _copy_query_results_to_reports,
+                   {"names": names, "query_ids": query_ids, "report_date": report_date}, **kwargs)
+
+
+def build_report(task_id: str, report_date: str, **kwargs) -> PythonOperator:
+    return in_task(task_id, _build_report_in_lake_folder, {"report_date": report_date}, **kwargs)
+
+
+def reconcile_lake(task_id: str, **kwargs) -> PythonOperator:
+    """Source vs lake on local Spark (aws.py: in the maintenance Glue job)."""
+    return in_task(task_id, _reconcile_on_local_spark, **kwargs)

@@ -40,22 +40,23 @@ BENCH_SLOT = "autocorp_lake_bench"
 ROWS = {"full": 1_200_000, "demo": 100_000}
 
 
+def _set_env(values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @contextlib.contextmanager
 def _env(**values: str | None):
+    """The environment with `values` set (None: unset) inside the block, as it was after it."""
     saved = {k: os.environ.get(k) for k in values}
     try:
-        for key, value in values.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _set_env(values)
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _set_env(saved)
 
 
 def _cpu() -> float:

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from autocorp_lake.bench.common import BenchError
+
 SCALES = {"full": (1_200_000, 1_000_000), "demo": (120_000, 100_000), "tiny": (12_000, 10_000)}
 
 
@@ -147,8 +149,6 @@ def bootstrap_demo() -> dict:
     """Bootstrap of the demo data, source PostgreSQL to curated Hudi, end to end, timed in a
     throwaway local environment (its own PostgreSQL on a free loopback port and its own lake), so
     the user's database and lake are untouched; checked with reconcile."""
-    from autocorp_lake.bench import BenchError
-
     work = tempfile.mkdtemp(prefix="bench-bootstrap-")
     env = dict(os.environ, AUTOCORP_LOCAL_DIR=work, AUTOCORP_PG_PORT=str(_free_loopback_port()))
     env.pop("AUTOCORP_INCLUDE_DIR", None)

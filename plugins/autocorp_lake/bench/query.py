@@ -1,58 +1,18 @@
-"""`autocorp-lake bench ...`: measured figures, printed, never asserted.
-
-- ingest:    local DMS full load vs a bare COPY TO STDOUT; CDC capture delay under load
-- transform: Hudi upsert of 1M changed rows into a 1.2M-row table vs a plain parquet overwrite;
-             bootstrap of the demo data end to end, in a throwaway local environment
-- query:     each analytics query on the curated tables, on Spark and on the DuckDB engine (hudi-rs
-             reads), vs DuckDB over plain parquet copies; `autocorp-lake query` end to end
-- seed:      seconds to write the CSV exports at a scale
-Each returns {"rows": [{"figure", "value", "unit"}], "machine": {...}, ...}.
-"""
+"""`autocorp-lake bench query`: each analytics query on the curated tables, on Spark and on the
+DuckDB engine (hudi-rs reads), vs DuckDB over plain parquet copies; `autocorp-lake query` end to end."""
 
 from __future__ import annotations
 
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
-
-def machine() -> dict:
-    return {
-        "cpus": os.cpu_count(),
-        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "python": platform.python_version(),
-        "load_average_1m": round(os.getloadavg()[0], 1),
-        "platform": platform.platform(),
-    }
-
-
-def bench_seed(scale: str = "full") -> dict:
-    from autocorp_lake.local import generator
-
-    with tempfile.TemporaryDirectory() as out:
-        started = time.perf_counter()
-        manifest = generator.write_exports(Path(out), scale=scale, seed=42, progress=True)
-        seconds = time.perf_counter() - started
-        size = sum(p.stat().st_size for p in Path(out).glob("*.csv"))
-    rows = sum(v.get("raw_rows", 0) for v in manifest.get("expected_rows", {}).values()
-               if isinstance(v, dict))
-    return {"rows": [
-        {"figure": f"write {scale} exports", "value": round(seconds, 1), "unit": "s"},
-        {"figure": "rows written", "value": rows, "unit": "rows"},
-        {"figure": "bytes written", "value": size, "unit": "bytes"},
-    ]}
-
+from autocorp_lake.bench.common import BenchError
 
 FULL_SCALE_MIN_CUSTOMERS = 1_000_000
 QUERY_GOAL_S = 10.0
 HUDI_META_COLUMNS = ("_hoodie_commit_time", "_hoodie_commit_seqno", "_hoodie_record_key",
                      "_hoodie_partition_path", "_hoodie_file_name")
-
-
-class BenchError(RuntimeError):
-    """The benchmark cannot run as asked; the message says what to load first."""
 
 
 def _same_answer(a: list[dict], b: list[dict]) -> bool:
@@ -82,7 +42,7 @@ def cli_query_seconds(sql: str, runs: int = 3) -> list[float]:
     return seconds
 
 
-def bench_query(scale: str = "full") -> dict:
+def run(scale: str = "full") -> dict:
     """Each analytics query locally, three ways: Spark (Athena SQL through sqlglot on Spark + Hudi,
     via the catalog), cold (first run) and warm (second run); the DuckDB engine of `autocorp-lake
     query` (hudi-rs reads the Hudi tables into Arrow, sqlglot -> DuckDB; a fresh engine per run, so
@@ -157,27 +117,3 @@ def bench_query(scale: str = "full") -> dict:
                         "engine_warm_s": "DuckDB engine, second run (reads again)",
                         "engine_read_s": "of which hudi-rs reads", "engine_ratio": "engine best of 2 / floor",
                         "same_answer": "DuckDB engine answer == Spark answer"}}
-
-
-def run(what: str, scale: str = "full") -> dict:
-    if what == "ingest":
-        from autocorp_lake import bench_ingest
-
-        figures = bench_ingest.run(scale=scale)
-    elif what == "transform":
-        from autocorp_lake import bench_transform
-
-        figures = bench_transform.run(scale=scale)
-        figures["rows"].append(bench_transform.bootstrap_demo())
-    elif what == "cdc":
-        from autocorp_lake import bench_ingest
-
-        figures = bench_ingest.run(scale=scale, parts=("cdc",))
-    elif what == "query":
-        figures = bench_query(scale)
-    elif what == "seed":
-        figures = bench_seed(scale)
-    else:
-        raise ValueError(f"unknown benchmark {what!r}")
-    figures["machine"] = machine()
-    return figures

@@ -1,0 +1,44 @@
+"""`autocorp-lake bench ...`: measured figures, printed, never asserted. Local only: bundle.py leaves
+this package out of plugins.zip.
+
+- ingest:    local DMS full load vs a bare COPY TO STDOUT; CDC capture delay under load (ingest.py)
+- transform: Hudi upsert of 1M changed rows into a 1.2M-row table vs a plain parquet overwrite;
+             bootstrap of the demo data end to end, in a throwaway local environment (transform.py)
+- query:     each analytics query on the curated tables, on Spark and on the DuckDB engine (hudi-rs
+             reads), vs DuckDB over plain parquet copies; `autocorp-lake query` end to end (query.py)
+- seed:      seconds to write the CSV exports at a scale (seed.py)
+Each returns {"rows": [{"figure", "value", "unit"}], "machine": {...}, ...}. What they share
+(BenchError, the machine's figures) is in common.py.
+"""
+
+from __future__ import annotations
+
+
+def run(what: str, scale: str = "full") -> dict:
+    from autocorp_lake.bench.common import machine
+
+    if what == "ingest":
+        from autocorp_lake.bench import ingest
+
+        figures = ingest.run(scale=scale)
+    elif what == "transform":
+        from autocorp_lake.bench import transform
+
+        figures = transform.run(scale=scale)
+        figures["rows"].append(transform.bootstrap_demo())
+    elif what == "cdc":
+        from autocorp_lake.bench import ingest
+
+        figures = ingest.run(scale=scale, parts=("cdc",))
+    elif what == "query":
+        from autocorp_lake.bench import query
+
+        figures = query.run(scale)
+    elif what == "seed":
+        from autocorp_lake.bench import seed
+
+        figures = seed.run(scale)
+    else:
+        raise ValueError(f"unknown benchmark {what!r}")
+    figures["machine"] = machine()
+    return figures
