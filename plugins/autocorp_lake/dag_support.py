@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pendulum
 
-from autocorp_lake import config
+from autocorp_lake import config, lake
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def curated_asset():
     its data. The URI is where the tables live (s3:// on AWS, file:// locally)."""
     from airflow.sdk import Asset
 
-    location = config.lake_uri("curated/hudi")
+    location = config.lake_uri(lake.CURATED_PREFIX)
     uri = location if location.startswith("s3://") else "file://" + location
     return Asset(name="autocorp_curated", uri=uri, group="autocorp_lake")
 

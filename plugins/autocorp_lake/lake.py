@@ -294,8 +294,15 @@ def promote_result_key(run_id: str, zone: str) -> str:
     return f"{run_prefix(run_id)}/promote/{zone}.json"
 
 
+CURATED_PREFIX = "curated/hudi"
+
+
 def hudi_prefix(table: str) -> str:
-    return f"curated/hudi/{table}"
+    return f"{CURATED_PREFIX}/{table}"
+
+
+def hudi_table_uri(lake_root: str, table: str) -> str:
+    return join(lake_root, hudi_prefix(table))
 
 
 def hudi_table_exists(lake_root: str, table: str) -> bool:

@@ -13,14 +13,9 @@ from __future__ import annotations
 
 import logging
 
-from autocorp_lake import config
+from autocorp_lake import config, lake
 
 log = logging.getLogger(__name__)
-
-
-def hudi_path(table: str, lake_root: str | None = None) -> str:
-    root = (lake_root or config.lake_uri()).rstrip("/")
-    return f"{root}/curated/hudi/{table}"
 
 
 def _quote(name: str) -> str:
@@ -98,7 +93,7 @@ def read_lake(spark, table: str, lake_root: str | None = None):
     """The Hudi snapshot, or None when the table does not exist yet."""
     import os
 
-    path = hudi_path(table, lake_root)
+    path = lake.hudi_table_uri((lake_root or config.lake_uri()).rstrip("/"), table)
     if not path.startswith("s3://") and not os.path.exists(os.path.join(path, ".hoodie")):
         return None
     return spark.read.format("hudi").load(path)
@@ -168,8 +163,6 @@ def reconcile(tables: list[str] | None = None, spark=None, lake_root: str | None
 
 def result_key(run_id: str) -> str:
     """Where the maintenance Glue job (the reconcile step on AWS) leaves the per-table counts of one run."""
-    from autocorp_lake import lake
-
     return f"{lake.run_prefix(run_id)}/reconcile.json"
 
 

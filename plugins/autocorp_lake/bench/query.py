@@ -52,13 +52,13 @@ def run(scale: str = "full") -> dict:
     import duckdb
     import sqlglot
 
-    from autocorp_lake import analytics, config
+    from autocorp_lake import analytics, config, lake
     from autocorp_lake.local import query_duckdb, query_engine
     from autocorp_lake.local import spark as local_spark
 
     spark = local_spark.build_session("autocorp-bench-query")
     tables = sorted(t.name for t in config.registry().tables)
-    counts = {name: spark.read.format("hudi").load(config.lake_uri(f"curated/hudi/{name}")).count()
+    counts = {name: spark.read.format("hudi").load(config.lake_uri(lake.hudi_prefix(name))).count()
               for name in tables}
     if scale == "full" and counts.get("customers", 0) < FULL_SCALE_MIN_CUSTOMERS:
         raise BenchError(
@@ -70,7 +70,7 @@ def run(scale: str = "full") -> dict:
     con = duckdb.connect()
     con.sql("create schema autocorp_curated")
     for name in tables:
-        path = config.lake_uri(f"curated/hudi/{name}")
+        path = config.lake_uri(lake.hudi_prefix(name))
         spark.read.format("hudi").load(path).drop(*HUDI_META_COLUMNS).write.mode("overwrite").parquet(str(copies / name))
         for view in (name, f"{name}_rt", f"{name}_ro"):
             con.sql(f"create view autocorp_curated.{view} as select * from read_parquet('{copies / name}/*.parquet')")

@@ -36,10 +36,6 @@ BATCH_META_KEY = "_autocorp_batch_id"  # commit metadata (prefix "_" = hoodie co
 DEFAULT_BUCKETS = 4  # bucket index of an unpartitioned table without `buckets` in the registry
 
 
-def hudi_path(lake_root: str, table: str) -> str:
-    return lake.join(lake_root, lake.hudi_prefix(table))
-
-
 def key_generator(spec: dict) -> str:
     if not spec.get("partition"):
         return "org.apache.hudi.keygen.NonpartitionedKeyGenerator"
@@ -80,11 +76,11 @@ def check_bucket_layout(lake_root: str, spec: dict, kind: str = "table") -> None
     table is either all bucket files or none, since mixing is refused here)."""
     if spec.get("partition"):
         return
-    stray = [name for name in lake.some_files(hudi_path(lake_root, spec["name"]))
+    stray = [name for name in lake.some_files(lake.hudi_table_uri(lake_root, spec["name"]))
              if not BUCKET_FILE.match(name)]
     if stray:
         fix = ("autocorp-lake run autocorp_bootstrap --conf '{\"reset\": true}'" if kind == "table" else
-               f"delete {hudi_path(lake_root, spec['name'])} and run autocorp_files again (each export is whole)")
+               f"delete {lake.hudi_table_uri(lake_root, spec['name'])} and run autocorp_files again (each export is whole)")
         raise RuntimeError(
             f"Hudi table {spec['name']} was created without its bucket index ({stray[0]} is not a bucket "
             f"file); rebuild it: {fix}"
@@ -158,14 +154,14 @@ def hudi_options(spec: dict, operation: str, batch_id: str, database: str = "aut
 
 def completed_instants(lake_root: str, table: str) -> list[str]:
     """File names of the completed commits on the table's active timeline."""
-    timeline = lake.join(hudi_path(lake_root, table), ".hoodie")
+    timeline = lake.join(lake.hudi_table_uri(lake_root, table), ".hoodie")
     return sorted(name for name in (uri.rsplit("/", 1)[-1] for uri in lake.list_children(timeline))
                   if name.endswith((".commit", ".deltacommit")))
 
 
 def batch_on_timeline(lake_root: str, table: str, batch_id: str, look_back: int = 50) -> str | None:
     """The instant whose commit metadata names batch_id (the newest look_back commits), or None."""
-    timeline = lake.join(hudi_path(lake_root, table), ".hoodie")
+    timeline = lake.join(lake.hudi_table_uri(lake_root, table), ".hoodie")
     for name in reversed(completed_instants(lake_root, table)[-look_back:]):
         try:
             meta = json.loads(lake.read_text(lake.join(timeline, name)) or "{}")
@@ -258,17 +254,17 @@ def promote(batch: lake.BatchArgs, args: dict) -> dict:
     df = rows_to_write(spark.read.parquet(batch.staged), operation)
     if exists:
         check_bucket_layout(lake_root, spec, batch.kind)
-        df = align_to_table(df, table_columns(spark, hudi_path(lake_root, table)))
+        df = align_to_table(df, table_columns(spark, lake.hudi_table_uri(lake_root, table)))
     options = hudi_options(spec, operation, run_id, args["catalog_database"],
                            hive_sync=args["hive_sync"].lower() == "true",
                            metadata=metadata_table_default(lake_root))
-    df.write.format("hudi").options(**options).mode("append").save(hudi_path(lake_root, table))
+    df.write.format("hudi").options(**options).mode("append").save(lake.hudi_table_uri(lake_root, table))
 
     instant = batch_on_timeline(lake_root, table, run_id)
     if instant is None:
         raise RuntimeError(
             f"the Hudi write of {table} batch {run_id} left no completed commit on "
-            f"{hudi_path(lake_root, table)}/.hoodie; the checkpoint was not advanced, rerun promote"
+            f"{lake.hudi_table_uri(lake_root, table)}/.hoodie; the checkpoint was not advanced, rerun promote"
         )
     lake.advance_checkpoint(lake_root, zone, manifest, instant)
     job.commit()

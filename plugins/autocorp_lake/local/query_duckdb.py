@@ -26,7 +26,7 @@ from typing import Callable
 
 from sqlglot import exp
 
-from autocorp_lake import config
+from autocorp_lake import config, lake
 from autocorp_lake.local.query_engine import (
     CURATED_DB,
     READ_DIALECT,
@@ -46,12 +46,12 @@ def _note(message: str) -> None:
 
 
 def table_path(name: str) -> Path:
-    return Path(config.lake_uri(f"curated/hudi/{name}"))
+    return Path(config.lake_uri(lake.hudi_prefix(name)))
 
 
 def curated_tables() -> list[str]:
     """Names of the curated Hudi tables present (each with its _rt/_ro names if merge-on-read)."""
-    root = Path(config.lake_uri("curated/hudi"))
+    root = Path(config.lake_uri(lake.CURATED_PREFIX))
     names: list[str] = []
     if not root.is_dir():
         return names

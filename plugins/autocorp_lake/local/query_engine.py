@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
-from autocorp_lake import config
+from autocorp_lake import config, lake
 
 READ_DIALECT = "trino"  # Athena engine v3
 WRITE_DIALECT = "spark"
@@ -78,7 +78,7 @@ def bind_hudi_reads(statement: exp.Expression, spark, as_of: str | None, since: 
         if table.db != CURATED_DB:
             continue
         base = _base_table(table.name)
-        path = config.lake_uri(f"curated/hudi/{base}")
+        path = config.lake_uri(lake.hudi_prefix(base))
         if not Path(path).exists():
             raise QueryError(f"{CURATED_DB}.{table.name}: no Hudi table at {path}")
         reader = spark.read.format("hudi")

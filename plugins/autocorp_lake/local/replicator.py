@@ -1146,10 +1146,11 @@ def has_unprocessed_cdc_files(table: str | None = None) -> bool:
     "Processed" is the job's committed checkpoint `staged/_checkpoints/<table>.json` (its
     "files": keys relative to the lake root, advanced by promote after the Hudi commit).
     """
+    from autocorp_lake import lake
+
     root = config.lake_root()
     for name in [table] if table else config.registry().table_names:
-        checkpoint = root / "staged" / "_checkpoints" / f"{name}.json"
-        done = set(json.loads(checkpoint.read_text()).get("files", [])) if checkpoint.exists() else set()
+        done = set(lake.read_checkpoint(str(root), name)["files"])
         if any(str(p.relative_to(root)) not in done for p in data_files(name)):
             return True
     return False

@@ -16,6 +16,8 @@ import copy
 import json
 from dataclasses import dataclass, field
 
+from autocorp_lake import lake
+
 # Hudi's own columns: on the table, never in a batch
 HUDI_META_COLUMNS = frozenset({
     "_hoodie_commit_time", "_hoodie_commit_seqno", "_hoodie_record_key",
@@ -58,7 +60,7 @@ def avro_type(avro) -> str:
 def latest_commit_schema(lake_root: str, table: str, list_keys, read_text) -> dict[str, str] | None:
     """{column: type} of the curated table's newest completed commit, None if the table is absent.
     list_keys/read_text are the gate's lake I/O (local folder or s3://)."""
-    timeline = f"{lake_root.rstrip('/')}/curated/hudi/{table}/.hoodie"
+    timeline = lake.join(lake.hudi_table_uri(lake_root, table), ".hoodie")
     try:
         names = [key.rsplit("/", 1)[-1] for key in list_keys(timeline)]
     except FileNotFoundError:
