@@ -6,6 +6,8 @@ this package out of plugins.zip.
              bootstrap of the demo data end to end, in a throwaway local environment (transform.py)
 - query:     each analytics query on the curated tables, on Spark and on the DuckDB engine (hudi-rs
              reads), vs DuckDB over plain parquet copies; `autocorp-lake query` end to end (query.py)
+- cdc:       CDC capture delay under load (ingest.py); one small CDC round's wall time locally, and
+             the Glue job runs and DPU-minutes it starts on AWS (rounds.py)
 - seed:      seconds to write the CSV exports at a scale (seed.py)
 Each returns {"rows": [{"figure", "value", "unit"}], "machine": {...}, ...}. What they share
 (BenchError, the machine's figures) is in common.py.
@@ -27,9 +29,10 @@ def run(what: str, scale: str = "full") -> dict:
         figures = transform.run(scale=scale)
         figures["rows"].append(transform.bootstrap_demo())
     elif what == "cdc":
-        from autocorp_lake.bench import ingest
+        from autocorp_lake.bench import ingest, rounds
 
         figures = ingest.run(scale=scale, parts=("cdc",))
+        figures["rows"] += rounds.run()["rows"]
     elif what == "query":
         from autocorp_lake.bench import query
 

@@ -11,16 +11,12 @@ once merge-on-read (the high-churn layout). Each ratio is upsert / floor.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from autocorp_lake.bench.common import BenchError
+from autocorp_lake.bench.common import throwaway_lake
 
 SCALES = {"full": (1_200_000, 1_000_000), "demo": (120_000, 100_000), "tiny": (12_000, 10_000)}
 
@@ -139,35 +135,11 @@ def run(scale: str = "full", spark=None, workdir: str | None = None, overrides: 
     }
 
 
-def _free_loopback_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def bootstrap_demo() -> dict:
     """Bootstrap of the demo data, source PostgreSQL to curated Hudi, end to end, timed in a
-    throwaway local environment (its own PostgreSQL on a free loopback port and its own lake), so
-    the user's database and lake are untouched; checked with reconcile."""
-    work = tempfile.mkdtemp(prefix="bench-bootstrap-")
-    env = dict(os.environ, AUTOCORP_LOCAL_DIR=work, AUTOCORP_PG_PORT=str(_free_loopback_port()))
-    env.pop("AUTOCORP_INCLUDE_DIR", None)
-
-    def step(*args: str) -> float:
-        started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "autocorp_lake.cli", *args], env=env,
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            raise BenchError(f"bench bootstrap: `autocorp-lake {' '.join(args)}` failed:\n{done.stderr[-2000:]}")
-        return time.perf_counter() - started
-
-    try:
-        step("up")
-        step("seed", "--quiet")
+    throwaway local environment; checked with reconcile."""
+    with throwaway_lake("bootstrap") as step:
         seconds = step("run", "autocorp_bootstrap")
         step("reconcile")  # exit 1 on any difference
-    finally:
-        subprocess.run([sys.executable, "-m", "autocorp_lake.cli", "down"], env=env, capture_output=True)
-        shutil.rmtree(work, ignore_errors=True)
     return {"figure": "bootstrap of the demo data, source to curated, end to end (reconciled)",
             "value": round(seconds, 1), "unit": "s"}
