@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from autocorp_lake import config
 from autocorp_lake.lake import BatchArgs
 from autocorp_lake.quality import gate, results
 
@@ -239,3 +240,35 @@ def test_big_batch_runs_in_the_quality_gate_job_with_the_same_verdict(lake, spar
     assert "big_bad" in str(in_job.value) and "order_id=[5, 5]" in str(in_job.value)
     assert (lake / "quarantine/sales_order/big_bad/batch/_batch.json").exists()
     assert not (lake / "staged/sales_order/big_bad").exists()
+
+
+@pytest.mark.parametrize("variable, read", [
+    ("AUTOCORP_GATE_PANDAS_MAX_ROWS", lambda: gate.choose_engine(10)),
+    ("AUTOCORP_GATE_ENGINE", lambda: gate.choose_engine(10)),
+    ("AUTOCORP_GATE_ROWCOUNT_MIN_RATIO", lambda: gate.suite_parameters("table", 100, NOW)),
+    ("AUTOCORP_GATE_ROWCOUNT_MAX_RATIO", lambda: gate.suite_parameters("table", 100, NOW)),
+    ("AUTOCORP_GATE_FRESHNESS_HOURS", lambda: gate.suite_parameters("table", 100, NOW)),
+    ("AUTOCORP_GATE_FEED_FRESHNESS_DAYS", lambda: gate.suite_parameters("feed", 100, NOW)),
+    ("AUTOCORP_GATE_DOCS_KEEP", lambda: config.gate_docs_keep()),
+])
+def test_a_bad_gate_setting_names_its_variable(monkeypatch, variable, read):
+    """The gate's settings are read in config: a bad value is a ConfigError naming the variable."""
+    monkeypatch.delenv("AUTOCORP_GATE_ENGINE", raising=False)
+    monkeypatch.setenv(variable, "lots")
+    with pytest.raises(config.ConfigError, match=variable):
+        read()
+
+
+def test_gate_settings_defaults_and_overrides(monkeypatch):
+    for variable in ("AUTOCORP_GATE_PANDAS_MAX_ROWS", "AUTOCORP_GATE_ENGINE", "AUTOCORP_GATE_ROWCOUNT_MIN_RATIO"):
+        monkeypatch.delenv(variable, raising=False)
+    assert gate.choose_engine(499_999) == "pandas" and gate.choose_engine(500_000) == "spark"
+    assert gate.suite_parameters("table", 100, NOW)["row_count_min"] == 10
+    monkeypatch.setenv("AUTOCORP_GATE_PANDAS_MAX_ROWS", "1e3")
+    monkeypatch.setenv("AUTOCORP_GATE_ROWCOUNT_MIN_RATIO", "0.5")
+    assert gate.choose_engine(999) == "pandas" and gate.choose_engine(1000) == "spark"
+    assert gate.suite_parameters("table", 100, NOW)["row_count_min"] == 50
+    monkeypatch.setenv("AUTOCORP_GATE_ENGINE", "spark")
+    assert gate.choose_engine(1) == "spark"
+    with pytest.raises(gate.GateError, match="gate engine 'duckdb' is not pandas or spark"):
+        gate.choose_engine(1, "duckdb")

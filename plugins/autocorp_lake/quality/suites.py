@@ -10,7 +10,7 @@ house rules checked here:
   `SuiteError` when they differ.
 
 `meta.autocorp.derived_columns` lists the `_chk_*` columns the gate adds before validating
-(cross-column differences, referential-integrity orphans, parsed commit time); see gate.py.
+(cross-column differences, referential-integrity orphans, parsed commit time); see derived.py.
 """
 
 from __future__ import annotations
