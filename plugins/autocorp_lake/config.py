@@ -536,50 +536,40 @@ def aws_names(env: str | None = None) -> AwsNames:
     )
 
 
-# --- the quality gate (autocorp_lake.quality) ------------------------------------------------
+# --- the quality gate's settings (autocorp_lake.quality) ---------------------------------------
 
 GATE_ENGINES = ("pandas", "spark")
-
-
-def _gate_number(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    try:
-        return float(value) if value not in (None, "") else default
-    except ValueError as exc:
-        raise ConfigError(f"{name}={value!r} is not a number") from exc
 
 
 def gate_pandas_max_rows() -> int:
     """AUTOCORP_GATE_PANDAS_MAX_ROWS (default 500,000): a batch with fewer rows is validated on
     pandas in the task, a bigger one on Spark (the quality_gate job)."""
-    return int(_gate_number("AUTOCORP_GATE_PANDAS_MAX_ROWS", 500_000))
+    return int(env_float("AUTOCORP_GATE_PANDAS_MAX_ROWS", 500_000))
 
 
 def gate_engine() -> str | None:
-    """AUTOCORP_GATE_ENGINE=pandas|spark forces the gate's engine; None: by the batch's rows."""
-    value = os.environ.get("AUTOCORP_GATE_ENGINE") or None
-    if value is not None and value not in GATE_ENGINES:
-        raise ConfigError(f"AUTOCORP_GATE_ENGINE={value!r} is not {' or '.join(GATE_ENGINES)}")
-    return value
+    """AUTOCORP_GATE_ENGINE=pandas|spark forces the gate's engine; unset (or auto): None, the
+    batch's rows decide."""
+    value = env_choice("AUTOCORP_GATE_ENGINE", "auto", ("auto", *GATE_ENGINES))
+    return None if value == "auto" else value
 
 
 def gate_rowcount_ratios() -> tuple[float, float]:
     """The row-count band around the previous run: AUTOCORP_GATE_ROWCOUNT_MIN_RATIO (0.1) and
     AUTOCORP_GATE_ROWCOUNT_MAX_RATIO (10) times its rows."""
-    return (_gate_number("AUTOCORP_GATE_ROWCOUNT_MIN_RATIO", 0.1),
-            _gate_number("AUTOCORP_GATE_ROWCOUNT_MAX_RATIO", 10.0))
+    return env_float("AUTOCORP_GATE_ROWCOUNT_MIN_RATIO", 0.1), env_float("AUTOCORP_GATE_ROWCOUNT_MAX_RATIO", 10.0)
 
 
 def gate_freshness_hours() -> float:
     """AUTOCORP_GATE_FRESHNESS_HOURS (48): a table's newest dms_commit_ts is at most this old."""
-    return _gate_number("AUTOCORP_GATE_FRESHNESS_HOURS", 48)
+    return env_float("AUTOCORP_GATE_FRESHNESS_HOURS", 48)
 
 
 def gate_feed_freshness_days() -> float:
     """AUTOCORP_GATE_FEED_FRESHNESS_DAYS (3650): a feed's newest updated_at/created_at is at most this old."""
-    return _gate_number("AUTOCORP_GATE_FEED_FRESHNESS_DAYS", 3650)
+    return env_float("AUTOCORP_GATE_FEED_FRESHNESS_DAYS", 3650)
 
 
 def gate_docs_keep() -> int:
     """AUTOCORP_GATE_DOCS_KEEP (50): the GX results kept per suite for the Data Docs site."""
-    return int(_gate_number("AUTOCORP_GATE_DOCS_KEEP", 50))
+    return int(env_float("AUTOCORP_GATE_DOCS_KEEP", 50))

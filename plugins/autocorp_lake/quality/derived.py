@@ -28,7 +28,6 @@ from typing import Callable
 
 from autocorp_lake import config, lake
 from autocorp_lake.lake import BatchArgs
-from autocorp_lake.quality import suites
 from autocorp_lake.quality.errors import GateError
 
 KEEP_ON_DELETE = ("Op", "dms_commit_ts", "dms_change_seq", "_hoodie_is_deleted", "order_month")
@@ -48,9 +47,9 @@ def parent_files(lake_root: str, parent: dict, registry_uri: str | None = None) 
     else:
         registry = config.registry_at(registry_uri) if registry_uri else config.registry()
         curated = registry.feed(parent["name"]).curated_table
-    zone = suites.suite_name(parent["kind"], parent["name"])
+    staged = lake.staged_prefix(lake.zone_name(parent["kind"], parent["name"]))
     files = lake.list_files(lake.join(lake_root, lake.hudi_prefix(curated)))
-    return files + lake.list_files(lake.join(lake_root, "staged", zone))
+    return files + lake.list_files(lake.join(lake_root, staged))
 
 
 # --- the two engines ---------------------------------------------------------------------------

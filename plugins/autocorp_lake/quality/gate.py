@@ -85,7 +85,7 @@ def suite_parameters(kind: str, previous_rows: int | None, now: dt.datetime | No
 def previous_result(lake_root: str, zone: str, run_id: str) -> dict | None:
     """The newest result.json of another run of the same table/feed that had rows."""
     best = None
-    for key in lake.list_keys(lake.join(lake_root, "logs/quality", zone)):
+    for key in lake.list_keys(lake.join(lake_root, lake.quality_prefix(zone))):
         if not key.endswith("/result.json") and not key.endswith(os.sep + "result.json"):
             continue
         try:
@@ -109,7 +109,7 @@ def staged_rows(staged: str) -> int | None:
     if not lake.is_s3(staged):
         files = lake.list_files(staged)
         return _footer_rows(files) if files else None
-    manifest = lake.join(staged, "_batch.json")
+    manifest = lake.join(staged, lake.BATCH_MANIFEST)
     if not lake.exists(manifest):
         return None
     rows = json.loads(lake.read_text(manifest)).get("rows")
