@@ -48,7 +48,7 @@ def parent_files(lake_root: str, parent: dict, registry_uri: str | None = None) 
         registry = config.registry_at(registry_uri) if registry_uri else config.registry()
         curated = registry.feed(parent["name"]).curated_table
     staged = lake.staged_prefix(lake.zone_name(parent["kind"], parent["name"]))
-    files = lake.list_files(lake.join(lake_root, lake.hudi_prefix(curated)))
+    files = lake.list_files(lake.hudi_table_uri(lake_root, curated))
     return files + lake.list_files(lake.join(lake_root, staged))
 
 
