@@ -259,6 +259,14 @@ class Feed:
     curated_table: str
 
 
+def _named(items, name: str, kind: str):
+    for item in items:
+        if item.name == name:
+            return item
+    raise ConfigError(f"unknown {kind} {name!r}; the registry (include/tables.yaml) has: "
+                      + ", ".join(item.name for item in items))
+
+
 @dataclass(frozen=True)
 class Registry:
     source_schema: str
@@ -266,22 +274,10 @@ class Registry:
     feeds: tuple[Feed, ...] = field(default_factory=tuple)
 
     def table(self, name: str) -> Table:
-        for table in self.tables:
-            if table.name == name:
-                return table
-        raise ConfigError(
-            f"unknown table {name!r}; the registry (include/tables.yaml) has: "
-            + ", ".join(t.name for t in self.tables)
-        )
+        return _named(self.tables, name, "table")
 
     def feed(self, name: str) -> Feed:
-        for feed in self.feeds:
-            if feed.name == name:
-                return feed
-        raise ConfigError(
-            f"unknown feed {name!r}; the registry (include/tables.yaml) has: "
-            + ", ".join(f.name for f in self.feeds)
-        )
+        return _named(self.feeds, name, "feed")
 
     def table_spec(self, name: str) -> dict:
         """A table as the Glue jobs take it (plain values; the same shape a feed batch's manifest
