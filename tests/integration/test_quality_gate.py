@@ -211,25 +211,25 @@ def test_pandas_and_spark_agree(lake, spark):
 def test_big_batch_runs_in_the_quality_gate_job_with_the_same_verdict(lake, spark, monkeypatch):
     """Above AUTOCORP_GATE_PANDAS_MAX_ROWS the task runs glue_scripts/quality_gate.py (the Glue
     job on AWS; here in-process on the test's Spark) and fails exactly as the worker's gate."""
-    from autocorp_lake.quality import dispatch
+    from autocorp_lake.targets import local as local_steps
 
     table = _orders_table()
     bad = pa.concat_tables([table, table.slice(4, 1)])  # order_id 5 twice
     write_staged(lake, "sales_order", "small", table.slice(0, 3))
-    assert dispatch.where(BatchArgs.from_script_args(batch_args(lake, "sales_order", "small"))) == "worker"
+    assert local_steps.gate_runs_where(BatchArgs.from_script_args(batch_args(lake, "sales_order", "small"))) == "worker"
 
     monkeypatch.setenv("AUTOCORP_GATE_PANDAS_MAX_ROWS", "10")
     write_staged(lake, "sales_order", "big_ok", table)
     write_staged(lake, "sales_order", "big_bad", bad)
     write_staged(lake, "sales_order", "worker_bad", bad)
-    assert dispatch.where(BatchArgs.from_script_args(batch_args(lake, "sales_order", "big_ok"))) == "glue_job"
+    assert local_steps.gate_runs_where(BatchArgs.from_script_args(batch_args(lake, "sales_order", "big_ok"))) == "glue_job"
 
-    ok = dispatch.run_gate_task(BatchArgs.from_script_args(batch_args(lake, "sales_order", "big_ok")))
+    ok = local_steps.validate_batch(BatchArgs.from_script_args(batch_args(lake, "sales_order", "big_ok")))
     assert ok["engine"] == "spark" and ok["job_run"] == "local" and not ok["critical_failures"]
     assert ok["status"] in ("passed", "warning") and ok["passed"] >= ok["expectations"] - len(ok["warnings"])
 
     with pytest.raises(gate.QualityGateFailed) as in_job:
-        dispatch.run_gate_task(BatchArgs.from_script_args(batch_args(lake, "sales_order", "big_bad")))
+        local_steps.validate_batch(BatchArgs.from_script_args(batch_args(lake, "sales_order", "big_bad")))
     with pytest.raises(gate.QualityGateFailed) as in_worker:
         gate.run_gate(batch_args(lake, "sales_order", "worker_bad"), engine="pandas")
     failed = sorted((r["expectation"], r["column"], r["unexpected_count"])

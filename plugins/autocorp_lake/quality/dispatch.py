@@ -1,12 +1,11 @@
-"""Where the quality gate of a batch runs, and how its verdict is read back.
+"""The verdict of a quality gate that ran in the quality_gate job, read back by its task.
 
-Locally, a batch below `AUTOCORP_GATE_PANDAS_MAX_ROWS` rows (default 500,000) is validated in the
-task on pandas; a bigger one by the quality_gate job on Spark (`autocorp_lake.jobs.quality_gate`,
-in-process or spark-submit), with the same suite. On AWS every batch goes to the Glue job
-`autocorp-quality-gate-<env>` (the MWAA image has no pandas or GX): `targets.aws.
-QualityGateJobOperator` starts it. Either way the job writes `logs/quality/<zone>/<run_id>/
-result.json`, and `gate_verdict` reads it back, so a critical failure fails the task with the same
-message as in the worker, and never retries.
+On AWS every batch is validated by the Glue job `autocorp-quality-gate-<env>` (the MWAA image has
+no pandas or GX; `targets.aws.QualityGateJobOperator`); locally a batch of at least
+`AUTOCORP_GATE_PANDAS_MAX_ROWS` rows is validated by the same job on local Spark
+(`targets.local`). The job writes `logs/quality/<zone>/<run_id>/result.json`, and `gate_verdict`
+reads it back, so a critical failure fails the task with the same message as in the worker, and
+never retries.
 """
 
 from __future__ import annotations
@@ -20,30 +19,7 @@ from autocorp_lake.quality import gate
 
 log = logging.getLogger(__name__)
 
-GLUE_JOB = "quality_gate"
 CLOCK_SKEW = dt.timedelta(seconds=60)  # between the worker's clock and the Glue job's
-
-
-def where(batch: BatchArgs) -> str:
-    """`worker` or `glue_job`, from the staged batch's row count (no data is read)."""
-    rows = gate.staged_rows(batch.staged)
-    if rows is None:  # no batch: the worker's gate says what is missing
-        return "worker"
-    return "worker" if gate.choose_engine(rows) == "pandas" else "glue_job"
-
-
-def run_gate_task(batch: BatchArgs) -> dict:
-    """The quality_gate task of every table and feed pipeline on the local target."""
-    if where(batch) == "worker":
-        return gate.run_gate(batch)
-    from autocorp_lake.local import jobs
-
-    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - CLOCK_SKEW
-    try:
-        jobs.run_glue_script(GLUE_JOB, {k.lstrip("-"): v for k, v in batch.script_args().items()})
-    except Exception as exc:  # a failed job run: its result.json says whether the data failed
-        return gate_verdict(batch, started, "local", exc)
-    return gate_verdict(batch, started, "local", None)
 
 
 def gate_verdict(batch: BatchArgs, started: dt.datetime, job_run: str | None, job_error: Exception | None) -> dict:

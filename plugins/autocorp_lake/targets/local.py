@@ -123,18 +123,44 @@ def _run_glue_script(job: str, script_args: dict) -> dict | None:
         raise AirflowFailException(fix) from exc
 
 
+def gate_runs_where(batch) -> str:
+    """`worker` or `glue_job`: a batch below AUTOCORP_GATE_PANDAS_MAX_ROWS rows is validated in the
+    task on pandas, a bigger one by the quality_gate job on local Spark (no data is read to decide)."""
+    from autocorp_lake.quality import gate
+
+    rows = gate.staged_rows(batch.staged)
+    if rows is None:  # no batch: the worker's gate says what is missing
+        return "worker"
+    return "worker" if gate.choose_engine(rows) == "pandas" else "glue_job"
+
+
+def validate_batch(batch) -> dict:
+    """The gate of one batch (a lake.BatchArgs), where gate_runs_where says; raises on a failure."""
+    import datetime as dt
+
+    from autocorp_lake.local import jobs
+    from autocorp_lake.quality import dispatch, gate
+
+    if gate_runs_where(batch) == "worker":
+        return gate.run_gate(batch)
+    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dispatch.CLOCK_SKEW
+    try:
+        jobs.run_glue_script("quality_gate", {k.lstrip("-"): v for k, v in batch.script_args().items()})
+    except Exception as exc:  # a failed job run: its result.json says whether the data failed
+        return dispatch.gate_verdict(batch, started, "local", exc)
+    return dispatch.gate_verdict(batch, started, "local", None)
+
+
 def _validate_batch_in_task(batch: dict[str, str]) -> dict:
-    """The gate of one batch in the task: GX on pandas, or a big batch by the quality_gate job on
-    local Spark (quality.dispatch.run_gate_task); the verdict appended to the local metrics."""
+    """The gate of one batch in the task (validate_batch); the verdict appended to the local metrics."""
     from autocorp_lake import metrics
     from autocorp_lake.lake import BatchArgs
-    from autocorp_lake.quality import dispatch
 
     args = BatchArgs.from_script_args(batch)
     # the curated table (a feed's differs from its name), so the verdict lands on the promote's row
     table = args.curated_table
     try:
-        result = dispatch.run_gate_task(args)
+        result = validate_batch(args)
     except Exception:
         metrics.append_jsonl([metrics.gate_record(table, args.run_id, None)])
         raise
