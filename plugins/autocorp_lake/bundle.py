@@ -8,8 +8,9 @@ dist/mwaa/
                       packages + requirements.txt (make deploy-check holds that)
   requirements.txt    with the Airflow constraint line
   startup.sh          exports LAKE_TARGET=aws and the environment's names
-  glue/autocorp_lake.zip  the same package for every Glue job (--extra-py-files);
-                      Terraform uploads it to glue_scripts/, it is not part of the MWAA bucket root
+  glue/autocorp_lake.zip  the package for every Glue job (--extra-py-files): plugins.zip's modules
+                      plus jobs/ (the PySpark job code, which an MWAA worker cannot import: no
+                      pyspark there); Terraform uploads it to glue_scripts/, not to the MWAA bucket root
 """
 
 from __future__ import annotations
@@ -25,13 +26,24 @@ AIRFLOWIGNORE = "include/\n__pycache__/\n"
 # Local engines, the CLI and tools: they need pandas, pyarrow, Spark, psycopg servers... and never
 # run on MWAA (targets.steps() picks aws there; targets/local.py imports them only in its callables).
 LOCAL_ONLY = ("local", "bench", "cli.py", "runner.py", "bundle.py")
+# The Glue jobs' PySpark code: in the Glue zip only (the plugin manager would fail on `import pyspark`)
+GLUE_ONLY = ("jobs",)
 
 
-def in_bundle(relative: Path) -> bool:
-    """Whether a file of plugins/autocorp_lake (path relative to it) goes into plugins.zip."""
+def in_bundle(relative: Path, glue: bool = False) -> bool:
+    """Whether a file of plugins/autocorp_lake (path relative to it) goes into plugins.zip, or with
+    glue=True into the Glue jobs' zip."""
     parts = relative.parts
+    left_out = LOCAL_ONLY if glue else LOCAL_ONLY + GLUE_ONLY
     return ("__pycache__" not in parts and relative.suffix != ".pyc"
-            and not (parts and parts[0] in LOCAL_ONLY))
+            and not (parts and parts[0] in left_out))
+
+
+def _zip_package(package: Path, target: Path, glue: bool) -> None:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and in_bundle(path.relative_to(package), glue):
+                archive.write(path, path.relative_to(package.parent))
 
 
 def _ignore(_dir, names):
@@ -48,12 +60,9 @@ def build(out_dir: Path | None = None) -> Path:
     shutil.copytree(root / "include", dags / "include", ignore=_ignore)
     (dags / ".airflowignore").write_text(AIRFLOWIGNORE)
     package = root / "plugins" / "autocorp_lake"
-    with zipfile.ZipFile(out / "plugins.zip", "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(package.rglob("*")):
-            if path.is_file() and in_bundle(path.relative_to(package)):
-                archive.write(path, path.relative_to(package.parent))
+    _zip_package(package, out / "plugins.zip", glue=False)
     (out / "glue").mkdir()
-    shutil.copy(out / "plugins.zip", out / "glue" / "autocorp_lake.zip")
+    _zip_package(package, out / "glue" / "autocorp_lake.zip", glue=True)
     shutil.copy(root / "requirements.txt", out / "requirements.txt")
     shutil.copy(root / "infra" / "mwaa" / "startup.sh", out / "startup.sh")
     return out

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autocorp_lake import config, lake
-from autocorp_lake.jobs import glue
 from autocorp_lake.lake import BatchArgs
 from autocorp_lake.quality import derived, gx_run, schema_drift, suites
 from autocorp_lake.quality.errors import GateError, QualityGateFailed
@@ -304,6 +303,8 @@ def _load(run: _Run):
     if engine == "pandas":
         data = to_pandas(run.local_files())
     else:  # Spark reads s3:// itself on Glue: a big batch is never copied to a worker
+        from autocorp_lake.jobs import glue  # the Glue zip's, not plugins.zip's (no pyspark on MWAA)
+
         data = glue.get_spark("quality-gate").read.parquet(*run.files)
     return derived.add_derived(data, engine, suites.derived_columns(run.suite), run.batch, run.summary["notes"],
                                run.primary_key)
