@@ -53,16 +53,25 @@ def metadata_table_default(lake_root: str) -> bool:
 
 def index_options(spec: dict) -> dict[str, str]:
     """Partitioned tables: a global index, so a key stays unique across partitions (an update that
-    changes the month moves the row, a delete finds the row whatever partition it carries).
+    changes the month moves the row, a delete finds the row whatever partition it carries). A bloom
+    index: it reads each base file's footer (key range, bloom filter) instead of every key of the
+    table, and the keys grow with time, so a CDC batch of recent rows opens few files. Measured on a
+    sales_order-like table (791,532 rows, 24 months), 1,000 changed + 300 new rows: 3.6-6.4 s
+    against 7.9-14.6 s for GLOBAL_SIMPLE (both table types); 1,000 random old rows: 11.6-14.8 s
+    against 15.0-21.9 s. Both index types read the base files Hudi already writes (each carries
+    its bloom filter), so an existing table switches without a rewrite.
     Unpartitioned tables: a bucket index, a key's file group is the hash of the key, so an upsert
-    needs no index lookup (the number of buckets, registry `buckets`, is fixed at table creation)."""
+    needs no index lookup (the number of buckets, registry `buckets`, is fixed at table creation),
+    and no file needs a bloom filter: Hudi stops adding every key to one (4.6% of the CPU samples of
+    a 1M-row copy-on-write upsert)."""
     if spec.get("partition"):
-        return {"hoodie.index.type": "GLOBAL_SIMPLE", "hoodie.simple.index.update.partition.path": "true"}
+        return {"hoodie.index.type": "GLOBAL_BLOOM", "hoodie.bloom.index.update.partition.path": "true"}
     return {
         "hoodie.index.type": "BUCKET",
         "hoodie.index.bucket.engine": "SIMPLE",
         "hoodie.bucket.index.num.buckets": str(spec.get("buckets") or DEFAULT_BUCKETS),
         "hoodie.bucket.index.hash.field": ",".join(spec["primary_key"]),
+        "hoodie.parquet.bloom.filter.enabled": "false",
     }
 
 
