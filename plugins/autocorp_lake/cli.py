@@ -274,7 +274,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     promote_args = {k.removeprefix("--"): v for k, v in batch.script_args().items()}
     try:
         result = release.release_and_promote(
-            batch, lambda: jobs.run_glue_script("promote", promote_args, in_process=True))
+            batch, lambda: jobs.run_glue_script("promote", promote_args, in_process=True)[batch.name])
     except (gate.GateError, gate.QualityGateFailed) as exc:
         err_console.print(f"[red]release failed:[/red] {exc}", soft_wrap=True)
         return 1

@@ -518,7 +518,6 @@ def aws_names(env: str | None = None) -> AwsNames:
             "apply_changes": f"autocorp-apply-changes-{env}",
             "clean_feed": f"autocorp-clean-feed-{env}",
             "promote": f"autocorp-promote-{env}",
-            "quality_gate": f"autocorp-quality-gate-{env}",
             "maintenance": f"autocorp-maintenance-{env}",
         },
         crawlers={
@@ -539,7 +538,7 @@ GATE_ENGINES = ("pandas", "spark")
 
 def gate_pandas_max_rows() -> int:
     """AUTOCORP_GATE_PANDAS_MAX_ROWS (default 500,000): a batch with fewer rows is validated on
-    pandas in the task, a bigger one on Spark (the quality_gate job)."""
+    pandas, a bigger one on the staging job's Spark session."""
     return int(env_float("AUTOCORP_GATE_PANDAS_MAX_ROWS", 500_000))
 
 

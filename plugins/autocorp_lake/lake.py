@@ -354,8 +354,8 @@ class BatchArgsError(ValueError):
 
 @dataclass(frozen=True)
 class BatchArgs:
-    """One batch, as every batch job (apply_changes, clean_feed, quality_gate, promote), the gate
-    and release see it. Only `--kind`, `--name`, `--run_id`, `--lake_root` and `--registry`
+    """One batch, as every batch job (apply_changes, clean_feed, promote), the gate and release
+    see it. Only `--kind`, `--name`, `--run_id`, `--lake_root` and `--registry`
     travel; everything else is derived here."""
 
     kind: str
@@ -391,12 +391,42 @@ class BatchArgs:
         args = glue.parse_args(argv, required=["kind", "name"],
                                optional={"run_id": None, "lake_root": None, "registry": None,
                                          "JOB_NAME": job, **extra})
+        if "," in args["name"]:
+            raise BatchArgsError(f"{job} takes one --name, got {args['name']!r}")
         batch = cls.of(args["kind"], args["name"], args["run_id"], args["lake_root"], args["registry"])
         return batch, {name: args[name] for name in ("JOB_NAME", *extra)}
 
     @classmethod
+    def many_from_argv(cls, argv: Sequence[str] | None, job: str,
+                       **extra: str | None) -> tuple[list["BatchArgs"], dict]:
+        """The batches of a job that runs every table (or feed) of a DAG run in one Spark
+        application: `--name a,b,c` (see `script_args_of`), one batch per name."""
+        from autocorp_lake.jobs import glue
+
+        args = glue.parse_args(argv, required=["kind", "name"],
+                               optional={"run_id": None, "lake_root": None, "registry": None,
+                                         "JOB_NAME": job, **extra})
+        names = [name.strip() for name in args["name"].split(",") if name.strip()]
+        if not names:
+            raise BatchArgsError(f"{job}: --name names no table or feed")
+        batches = [cls.of(args["kind"], name, args["run_id"], args["lake_root"], args["registry"])
+                   for name in names]
+        return batches, {name: args[name] for name in ("JOB_NAME", *extra)}
+
+    @staticmethod
+    def script_args_of(batches: Sequence["BatchArgs"]) -> dict[str, str]:
+        """One job run's arguments for several batches of one kind and run: `--name a,b,c`."""
+        if not batches:
+            raise BatchArgsError("no batch to run")
+        first = batches[0]
+        if any((b.kind, b.run_id, b.lake_root, b.registry) != (first.kind, first.run_id, first.lake_root,
+                                                               first.registry) for b in batches):
+            raise BatchArgsError("one job run takes batches of one kind, run, lake and registry")
+        return first.script_args() | {"--name": ",".join(b.name for b in batches)}
+
+    @classmethod
     def from_script_args(cls, script_args: dict) -> "BatchArgs":
-        """The pipeline's `{"--kind": ..., "--name": ...}` dict (what prepare_batch returns)."""
+        """A `{"--kind": ..., "--name": ...}` dict of one batch (a job's script arguments)."""
         def arg(name: str) -> str | None:
             value = script_args.get(f"--{name}", script_args.get(name))
             return None if value is None else str(value)

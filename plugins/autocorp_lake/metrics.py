@@ -15,29 +15,6 @@ from datetime import datetime, timezone
 from autocorp_lake import config
 
 
-def _collect(context, results_in_lake: bool) -> list[dict]:
-    """The per-table results of the run's promote tasks.
-
-    Locally promote runs in the task and returns its result dict (XCom). On AWS the task is a
-    GlueJobOperator that returns the job run id (`results_in_lake`: with no result dict, read
-    them), so the results are read where promote.py writes them on both targets:
-    `logs/runs/<run_id>/promote/<zone>.json` in the lake."""
-    ti = context["ti"]
-    results = []
-    job_runs = 0
-    for task_id in ("table_pipeline.promote", "feed_pipeline.promote"):
-        values = ti.xcom_pull(task_ids=task_id, default=None)
-        if values is None:
-            continue
-        if isinstance(values, (dict, str)):
-            values = [values]
-        results.extend(v for v in values if isinstance(v, dict))
-        job_runs += sum(1 for v in values if isinstance(v, str))
-    if job_runs or (not results and results_in_lake):
-        results.extend(promote_results(context["run_id"]))
-    return results
-
-
 def promote_results(run_id: str) -> list[dict]:
     """The result JSON of every promote of one DAG run, from the lake (s3:// or local)."""
     from autocorp_lake import lake
@@ -60,13 +37,15 @@ def run_record(result: dict) -> dict:
     }
 
 
-def run_metrics(context, results_in_lake: bool) -> tuple[list[dict], list[dict]]:
-    """(one record per promoted table, one state per registry table) of one DAG run, stamped now."""
+def run_metrics(context) -> tuple[list[dict], list[dict]]:
+    """(one record per promoted table, one state per registry table) of one DAG run, stamped now.
+    The promote results are read where the promote job writes them on both targets,
+    `logs/runs/<run_id>/promote/<zone>.json` in the lake (on AWS the task's XCom is a job run id)."""
     now = datetime.now(timezone.utc)
     records = [
         {"ts": now.isoformat(), "dag_id": context["dag"].dag_id, "run_id": context["run_id"],
          **run_record(result)}
-        for result in _collect(context, results_in_lake)
+        for result in promote_results(context["run_id"])
     ]
     return records, table_state_records(now)
 

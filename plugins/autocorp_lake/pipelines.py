@@ -1,8 +1,17 @@
-"""Per-table and per-feed task groups, mapped over the registry by the DAGs.
+"""The table and feed pipelines of the DAGs, built over the registry.
 
-Each table runs its own chain prepare_batch -> apply/clean -> quality_gate -> promote, so a batch
-that fails its gate stops only its own table. The same group is built on both targets: only the
-operators behind `steps.glue_job` and `steps.quality_gate` differ.
+One DAG run stages every table (or feed) in one job run, gates each batch in a task of its own,
+and promotes those that passed in one more job run:
+
+    prepare_batches -> apply_changes / clean_feed -> quality_gate [one per table, mapped]
+                    -> passed_gate -> promote
+
+so a CDC round starts two Glue job runs, not three per table, and runs locally in one Spark
+session. The staging job validates each batch with its GX suite (`jobs.staging`); each table's
+`quality_gate` task reads its verdict and fails on a critical failure (the batch is in
+quarantine), so a bad batch stops only its own table; `passed_gate` hands promote the tables
+whose gate passed. The same group is built on both targets: only the operators behind
+`steps.glue_job` and `steps.quality_gate` differ.
 """
 
 from __future__ import annotations
@@ -14,61 +23,49 @@ from airflow.sdk import chain, task, task_group
 from autocorp_lake.dag_support import curated_asset
 from autocorp_lake.lake import BatchArgs
 
-
-# Mapped tasks are labelled by their table or feed in the grid and in the logs' titles (not 0..n):
-# prepare_batch by its own argument, every later task by the batch prepare_batch returned (an XCom
-# every target's operator has, whatever its own fields are called).
-NAME_OF_PREPARE_BATCH = "{{ task.op_kwargs['name'] }}"
+RUN_ID = "{{ run_id }}"
 
 
-def name_of_batch(group_id: str) -> str:
-    return ("{{ ti.xcom_pull(task_ids='%s.prepare_batch', map_indexes=ti.map_index)['--name'] }}"
-            % group_id)
+@task(task_id="prepare_batches", retries=0)
+def prepare_batches(kind: str, names: list[str], run_id: str | None = None) -> dict[str, str]:
+    """The staging job's arguments (`lake.BatchArgs`, `--name a,b,...`), the same on Glue and locally."""
+    return BatchArgs.script_args_of([BatchArgs.of(kind, name, run_id or "manual") for name in names])
 
 
-def labelled(operator, kind: str):
-    """The operator (of either target) labelled by the table / feed of its mapped index."""
-    operator.map_index_template = name_of_batch(f"{kind}_pipeline")
-    return operator
+@task(task_id="passed_gate", retries=0, trigger_rule="all_done")
+def passed_gate(kind: str, names: list[str], run_id: str, verdicts) -> dict[str, str]:
+    """Promote's arguments: the batches whose quality_gate task succeeded (a failed one has no
+    verdict); skips promote when none did."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    passed = {verdict["name"] for verdict in verdicts or [] if isinstance(verdict, dict) and verdict.get("name")}
+    if not passed:
+        raise AirflowSkipException("no batch of this run passed its quality gate: nothing to promote")
+    return BatchArgs.script_args_of([BatchArgs.of(kind, name, run_id) for name in names if name in passed])
 
 
-@task(task_id="prepare_batch", retries=0, map_index_template=NAME_OF_PREPARE_BATCH)
-def prepare_batch(kind: str, name: str, run_id: str | None = None) -> dict[str, str]:
-    """The batch's job arguments (`lake.BatchArgs`), the same on Glue and under local spark-submit."""
-    return BatchArgs.of(kind, name, run_id or "manual").script_args()
-
-
-def _pipeline(steps: ModuleType, kind: str, transform_job: str):
-    """prepare_batch -> apply_changes / clean_feed -> quality_gate -> promote, for one table or feed."""
-
-    def chain_for(name: str) -> None:
-        batch = prepare_batch(kind=kind, name=name, run_id="{{ run_id }}")
+def _pipeline(steps: ModuleType, kind: str, transform_job: str, names: list[str]):
+    @task_group(group_id=f"{kind}_pipeline")
+    def pipeline():
+        batches = prepare_batches(kind=kind, names=names, run_id=RUN_ID)
+        gates = steps.quality_gate("quality_gate", kind, names, RUN_ID)
+        passed = passed_gate(kind=kind, names=names, run_id=RUN_ID, verdicts=gates.output)
         chain(
-            batch,
-            labelled(steps.glue_job(task_id=transform_job, job=transform_job, script_args=batch), kind),
-            labelled(steps.quality_gate("quality_gate", batch), kind),
-            labelled(steps.glue_job(task_id="promote", job="promote", script_args=batch,
-                                    outlets=[curated_asset()]), kind),
+            batches,
+            steps.glue_job(task_id=transform_job, job=transform_job, script_args=batches),
+            gates,
+            passed,
+            steps.glue_job(task_id="promote", job="promote", script_args=passed, outlets=[curated_asset()]),
         )
 
-    return chain_for
+    return pipeline()
 
 
-def table_pipeline(steps: ModuleType):
-    build = _pipeline(steps, "table", "apply_changes")
-
-    @task_group(group_id="table_pipeline")
-    def pipeline(table: str):
-        build(table)
-
-    return pipeline
+def table_pipeline(steps: ModuleType, names: list[str]):
+    """apply_changes -> quality_gate per table -> promote, for the registry's database tables."""
+    return _pipeline(steps, "table", "apply_changes", names)
 
 
-def feed_pipeline(steps: ModuleType):
-    build = _pipeline(steps, "feed", "clean_feed")
-
-    @task_group(group_id="feed_pipeline")
-    def pipeline(feed: str):
-        build(feed)
-
-    return pipeline
+def feed_pipeline(steps: ModuleType, names: list[str]):
+    """clean_feed -> quality_gate per feed -> promote, for the registry's CSV feeds."""
+    return _pipeline(steps, "feed", "clean_feed", names)

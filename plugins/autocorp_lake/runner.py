@@ -96,7 +96,7 @@ class _Progress(logging.Filter):
 
 
 def task_label(task_id: str, map_index) -> str:
-    """`table_pipeline.promote[customers]`: a mapped task by its table or feed, as the UI's
+    """`table_pipeline.quality_gate[customers]`: a mapped task by its table or feed, as the UI's
     map_index_template shows it."""
     if map_index is None or int(map_index) < 0:
         return task_id

@@ -283,10 +283,7 @@ def test_run_metrics_come_from_the_promote_results_on_aws(aws):
                       Key=f"logs/runs/scheduled__2026-11-26T10_00_00_00_00/promote/{zone}.json",
                       Body=json.dumps({"table": zone, "rows": rows, "written": True, "operation": "upsert",
                                        "duration_seconds": 4.0}).encode())
-    ti = mock.MagicMock()
-    ti.xcom_pull.side_effect = lambda task_ids, default=None: (
-        ["jr_1", "jr_2"] if task_ids == "table_pipeline.promote" else None)
-    records = steps.publish_metrics_to_cloudwatch(ti=ti, dag=mock.MagicMock(dag_id="autocorp_cdc"), run_id=run_id)
+    records = steps.publish_metrics_to_cloudwatch(ti=mock.MagicMock(), dag=mock.MagicMock(dag_id="autocorp_cdc"), run_id=run_id)
     runs = [r for r in records if "rows_written" in r]  # (the rest: per-table states, HeldBatches/freshness)
     assert sorted((r["table"], r["rows_written"]) for r in runs) == [("customers", 3), ("sales_order", 12)]
     listed = boto3.client("cloudwatch").list_metrics(Namespace="AutoCorpLake")["Metrics"]
@@ -319,58 +316,83 @@ def test_athena_queries_carry_text_database_workgroup_output(aws):
     assert execution["ResultConfiguration"]["OutputLocation"].startswith("s3://autocorp-datalake-dev/athena-results/")
 
 
-# ---------------------------------------------------------------- the gate of a big batch
-def _staged_batch(bucket: str, rows: int, run_id: str = "run_big") -> dict:
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.put_object(Bucket=bucket, Key=f"staged/sales_order/{run_id}/_batch.json",
-                  Body=f'{{"table": "sales_order", "rows": {rows}}}'.encode())
-    s3.put_object(Bucket=bucket, Key=f"staged/sales_order/{run_id}/part-0.parquet", Body=b"PAR1")
-    return {"--kind": "table", "--name": "sales_order", "--run_id": run_id,
-            "--lake_root": f"s3://{bucket}", "--registry": f"s3://{bucket}/config/tables.yaml"}
-
-
-def _gate_job() -> None:
-    boto3.client("glue", region_name=REGION).create_job(
-        Name="autocorp-quality-gate-dev", Role="arn:aws:iam::123456789012:role/glue",
-        Command={"Name": "glueetl", "ScriptLocation": "s3://mwaa/glue_scripts/quality_gate.py"})
-
-
-def _job_writes(bucket: str, summary: dict):
-    """moto runs no script: stand in for the job's one output, result.json, as the run starts."""
+# ---------------------------------------------------------------- the gate's verdict on a worker
+def _gate_result(bucket: str, summary: dict | None, run_id: str = "run_big") -> dict:
+    """What the apply_changes Glue job leaves for the batch: its staged manifest and (unless None)
+    the gate's result.json; returns the quality_gate task's arguments."""
     import json
 
-    from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
-
-    start = GlueJobHook.initialize_job
-
-    def initialize_job(self, script_arguments=None, run_kwargs=None):
-        summary["validated_at"] = datetime.now(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
-        boto3.client("s3").put_object(Bucket=bucket, Key="logs/quality/sales_order/run_big/result.json",
-                                      Body=json.dumps(summary).encode())
-        return start(self, script_arguments, run_kwargs)
-
-    return mock.patch.object(GlueJobHook, "initialize_job", initialize_job)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_object(Bucket=bucket, Key=f"staged/sales_order/{run_id}/_batch.json",
+                  Body=json.dumps({"name": "sales_order", "rows": 10,
+                                   "created_at": datetime.now(timezone.utc).isoformat()}).encode())
+    if summary is not None:
+        summary = dict(summary, validated_at=datetime.now(timezone.utc).replace(tzinfo=None).isoformat() + "Z")
+        s3.put_object(Bucket=bucket, Key=f"logs/quality/sales_order/{run_id}/result.json",
+                      Body=json.dumps(summary).encode())
+    return {"kind": "table", "name": "sales_order", "run_id": run_id}
 
 
-def test_gate_job_without_a_result_says_where_to_look(aws):
-    from airflow.sdk.exceptions import TaskDeferred
+def _gate_failures() -> list[float]:
+    stats = boto3.client("cloudwatch", region_name=REGION).get_metric_statistics(
+        Namespace="AutoCorpLake", MetricName="GateFailures",
+        Dimensions=[{"Name": "Environment", "Value": "dev"}],
+        StartTime=datetime(2020, 1, 1), EndTime=datetime(2100, 1, 1), Period=3600, Statistics=["Sum", "SampleCount"])
+    return [(p["Sum"], p["SampleCount"]) for p in stats["Datapoints"]]
 
+
+def test_quality_gate_tasks_read_the_staging_jobs_verdict_on_a_worker(aws):
+    """On MWAA (no pandas/GX on a worker) the apply_changes Glue job validates every batch it
+    stages; each table's quality_gate task reads the verdict from S3, puts GateFailures to
+    CloudWatch, and fails on a critical failure or when the job left no result or an error."""
     from autocorp_lake.quality import gate
     from autocorp_lake.targets import aws as steps
 
     bucket = "autocorp-datalake-dev"
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
-    _gate_job()
-    op = steps.quality_gate("quality_gate", _staged_batch(bucket, 2_000_000, "run_lost"))
-    context = render(op)
-    with pytest.raises(TaskDeferred):
-        op.execute(context)
-    with pytest.raises(gate.GateError, match="wrote no result.*TIMEOUT.*CloudWatch"):
-        op.execute_complete(context, {"status": "error", "message": "Exiting Job Run State: TIMEOUT",
-                                      "run_id": op._job_run_id})
+    mapped = steps.quality_gate("quality_gate", "table", ["customers", "sales_order"], "{{ run_id }}")
+    assert mapped.partial_kwargs["retries"] == 0 and mapped.partial_kwargs["python_callable"] is steps.read_gate_verdict
+    assert [kw["name"] for kw in mapped.expand_input.value["op_kwargs"]] == ["customers", "sales_order"]
+
+    failed = {"kind": "table", "name": "sales_order", "zone": "sales_order", "run_id": "run_big", "rows": 10,
+              "engine": "spark", "key": "order_id",
+              "status": "failed", "quarantine": f"s3://{bucket}/quarantine/sales_order/run_big/batch",
+              "critical_failures": [{"expectation": "expect_column_values_to_not_be_null", "column": "customer_id",
+                                     "rule": "customer required", "unexpected_count": 2, "element_count": 10,
+                                     "sample_keys": [4, 5]}], "warnings": [], "results": []}
+    with pytest.raises(gate.QualityGateFailed, match=r"expect_column_values_to_not_be_null.*2 unexpected of 10"):
+        steps.read_gate_verdict(**_gate_result(bucket, failed))
+    with pytest.raises(gate.GateError, match="no quality-gate result for sales_order in run run_lost.*CloudWatch"):
+        steps.read_gate_verdict(**_gate_result(bucket, None, "run_lost"))
+    error = {"status": "error", "step": "apply_changes", "error": "AnalysisException: column order_date missing"}
+    with pytest.raises(gate.GateError, match="apply_changes failed for sales_order.*order_date missing"):
+        steps.read_gate_verdict(**_gate_result(bucket, error, "run_error"))
+    passed = dict(failed, status="passed", critical_failures=[], quarantine=None, results=[{"success": True}])
+    summary = steps.read_gate_verdict(**_gate_result(bucket, passed, "run_ok"))
+    assert summary["status"] == "passed" and summary["name"] == "sales_order" and summary["expectations"] == 1
+    assert sorted(_gate_failures()) == [(3.0, 4.0)]  # three failed verdicts of four
 
 
-def test_quality_gate_job_reads_suites_beside_the_registry(aws, monkeypatch, tmp_path):
+def test_a_result_older_than_the_staged_batch_is_not_a_verdict(aws):
+    """A retry that staged the batch again but did not validate it leaves the first attempt's
+    result: it judged other data, so the task fails instead of promoting unvalidated rows."""
+    import json
+
+    from autocorp_lake.quality import gate
+    from autocorp_lake.targets import aws as steps
+
+    bucket = "autocorp-datalake-dev"
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="logs/quality/sales_order/run_retry/result.json",
+                  Body=json.dumps({"status": "passed", "validated_at": "2026-11-29T06:00:00Z"}).encode())
+    s3.put_object(Bucket=bucket, Key="staged/sales_order/run_retry/_batch.json",
+                  Body=json.dumps({"created_at": "2026-11-29T06:30:00+00:00"}).encode())
+    with pytest.raises(gate.GateError, match="did not stage and validate"):
+        steps.read_gate_verdict("table", "sales_order", "run_retry")
+
+
+def test_staging_jobs_read_suites_beside_the_registry(aws, monkeypatch, tmp_path):
     """On Glue the job has only the package zip: it copies config/ (registry + suites) from S3."""
     from pathlib import Path
 
@@ -504,38 +526,3 @@ def test_maintenance_job_reconciles_with_the_connections_jdbc(monkeypatch, tmp_p
     assert json.loads((tmp_path / reconcile.result_key("r1")).read_text()) == result
 
 
-def test_quality_gate_on_aws_defers_while_the_glue_job_validates(aws):
-    """Points 2 and 11: on MWAA the gate is the Glue job (no pandas/GX on a worker), and the task
-    waits for it deferred (no worker slot held); the job's result.json decides the verdict."""
-    from airflow.sdk.exceptions import TaskDeferred
-
-    from autocorp_lake.quality import gate
-    from autocorp_lake.targets import aws as steps
-
-    bucket = "autocorp-datalake-dev"
-    boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
-    _gate_job()
-    batch = _staged_batch(bucket, 10)
-    op = steps.quality_gate("quality_gate", batch)
-    assert op.deferrable is True and op.retries == 0 and op.max_active_tis_per_dag == 2
-    context = render(op)
-    failed = {"kind": "table", "name": "sales_order", "zone": "sales_order", "run_id": "run_big", "rows": 10,
-              "engine": "spark", "key": "order_id",
-              "status": "failed", "quarantine": f"s3://{bucket}/quarantine/sales_order/run_big/batch",
-              "critical_failures": [{"expectation": "expect_column_values_to_not_be_null", "column": "customer_id",
-                                     "rule": "customer required", "unexpected_count": 2, "element_count": 10,
-                                     "sample_keys": [4, 5]}], "warnings": [], "results": []}
-    with _job_writes(bucket, failed), pytest.raises(TaskDeferred):
-        op.execute(context)
-    job_run = op._job_run_id
-    runs = boto3.client("glue").get_job_runs(JobName="autocorp-quality-gate-dev")["JobRuns"]
-    assert len(runs) == 1 and runs[0]["Arguments"] == batch  # the pipeline's arguments, unchanged
-    with pytest.raises(gate.QualityGateFailed, match="expect_column_values_to_not_be_null"):
-        op.execute_complete(context, {"status": "error", "message": "Exiting Job Run State: FAILED", "run_id": job_run})
-    passed = dict(failed, status="passed", critical_failures=[], quarantine=None, results=[{"success": True}])
-    op = steps.quality_gate("quality_gate", batch)
-    context = render(op)
-    with _job_writes(bucket, passed), pytest.raises(TaskDeferred):
-        op.execute(context)
-    summary = op.execute_complete(context, {"status": "success", "run_id": op._job_run_id})
-    assert summary["status"] == "passed" and summary["job_run"] == op._job_run_id

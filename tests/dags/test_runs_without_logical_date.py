@@ -69,30 +69,30 @@ def test_no_template_needs_a_logical_date(monkeypatch, target):
     assert checked
 
 
-@pytest.mark.parametrize("dag_id, group, names", [
-    ("autocorp_bootstrap", "table_pipeline", "tables"),
-    ("autocorp_cdc", "table_pipeline", "tables"),
-    ("autocorp_files", "feed_pipeline", "feeds"),
+@pytest.mark.parametrize("dag_id, group, kind", [
+    ("autocorp_bootstrap", "table_pipeline", "table"),
+    ("autocorp_cdc", "table_pipeline", "table"),
+    ("autocorp_files", "feed_pipeline", "feed"),
 ])
-def test_mapped_tasks_are_labelled_by_table_or_feed(dagbag, dag_id, group, names):
+def test_one_staging_and_one_promote_job_per_run_and_a_gate_per_table(dagbag, dag_id, group, kind):
+    """The pipeline of a run: one staging job, one quality_gate task per table or feed (mapped,
+    labelled by its name, in the registry's order), one promote job for those that passed."""
+    from autocorp_lake import config
+
     dag = dagbag.dags[dag_id]
-    grouped = [t for t in dag.tasks if t.task_id.startswith(f"{group}.")]
-    assert len(grouped) == 4
-    for task in grouped:
-        assert task.map_index_template, f"{task.task_id} has no map_index_template"
-        if task.task_id.endswith(".prepare_batch"):
-            label = _render(dag, task.map_index_template, task=SimpleNamespace(op_kwargs={"name": "sales_order"}))
-        else:
-            pulled = []
-
-            def xcom_pull(task_ids, map_indexes, pulled=pulled):
-                pulled.append((task_ids, map_indexes))
-                return {"--name": "sales_order", "--kind": "table"}
-
-            ti = SimpleNamespace(map_index=4, xcom_pull=xcom_pull)
-            label = _render(dag, task.map_index_template, ti=ti)
-            assert pulled == [(f"{group}.prepare_batch", 4)]  # the batch of the same mapped index
-        assert label == "sales_order"
+    names = config.registry().table_names if kind == "table" else config.registry().feed_names
+    staging = "apply_changes" if kind == "table" else "clean_feed"
+    grouped = {t.task_id.removeprefix(f"{group}."): t for t in dag.tasks if t.task_id.startswith(f"{group}.")}
+    assert set(grouped) == {"prepare_batches", staging, "quality_gate", "passed_gate", "promote"}
+    assert [t for t, task in grouped.items() if hasattr(task, "expand_input")] == ["quality_gate"]
+    gate = grouped["quality_gate"]
+    assert [kw["name"] for kw in gate.expand_input.value["op_kwargs"]] == names
+    assert {kw["kind"] for kw in gate.expand_input.value["op_kwargs"]} == {kind}
+    label = _render(dag, gate.map_index_template, task=SimpleNamespace(op_kwargs={"name": names[-1]}))
+    assert label == names[-1]
+    assert grouped[staging].downstream_task_ids - {"watcher"} == {f"{group}.quality_gate"}
+    assert grouped["passed_gate"].trigger_rule == "all_done"  # promotes what passed when others failed
+    assert grouped["passed_gate"].downstream_task_ids - {"watcher"} == {f"{group}.promote"}
 
 
 def test_reduced_registry_reduces_every_dag(monkeypatch):

@@ -165,12 +165,13 @@ def glue_jobs_write_their_results():
     def initialize_job(self, script_arguments=None, run_kwargs=None):
         args = dict(script_arguments or {})
         now = datetime.now(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
-        if self.job_name.startswith("autocorp-quality-gate"):
-            zone = args["--name"] if args.get("--kind") != "feed" else f"feed_{args['--name']}"
-            _write(f"logs/quality/{zone}/{args['--run_id']}/result.json", {
-                "kind": args.get("--kind"), "name": args["--name"], "zone": zone, "run_id": args["--run_id"],
-                "rows": 10, "engine": "spark", "status": "passed", "critical_failures": [], "warnings": [],
-                "results": [{"success": True}], "validated_at": now})
+        if self.job_name.startswith(("autocorp-apply-changes", "autocorp-clean-feed")):  # staged and gated
+            for name in args["--name"].split(","):
+                zone = name if args.get("--kind") != "feed" else f"feed_{name}"
+                _write(f"logs/quality/{zone}/{args['--run_id']}/result.json", {
+                    "kind": args.get("--kind"), "name": name, "zone": zone, "run_id": args["--run_id"],
+                    "rows": 10, "engine": "spark", "status": "passed", "critical_failures": [], "warnings": [],
+                    "results": [{"success": True}], "validated_at": now})
         if self.job_name.startswith("autocorp-maintenance"):
             from autocorp_lake import config, reconcile
 
@@ -204,18 +205,27 @@ def _run_operator(task, values, conf=None):
     return task.execute(context)
 
 
-def _batch(kind: str, name: str) -> dict:
+def _batches(kind: str) -> dict:
+    """The arguments of one staging or promote job run: every table (or feed) of the registry."""
+    from autocorp_lake import config
     from autocorp_lake.lake import BatchArgs
 
-    return BatchArgs.of(kind, name, RUN_ID).script_args()
+    names = config.registry().table_names if kind == "table" else config.registry().feed_names
+    return BatchArgs.script_args_of([BatchArgs.of(kind, name, RUN_ID) for name in names])
 
 
-def _unmapped_glue_job(task, batch: dict):
-    """A Glue step of a mapped task group, with the batch its prepare_batch returned."""
+def _glue_job_with(task, script_args: dict):
+    """A Glue step whose script_args is another task's XCom, with that XCom's value."""
     from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 
-    return GlueJobOperator(task_id=task.task_id.rsplit(".", 1)[-1], job_name=task.job_name, script_args=batch,
+    return GlueJobOperator(task_id=task.task_id.rsplit(".", 1)[-1], job_name=task.job_name, script_args=script_args,
                            aws_conn_id=task.aws_conn_id, wait_for_completion=True)
+
+
+def _names(kind: str) -> list[str]:
+    from autocorp_lake import config
+
+    return config.registry().table_names if kind == "table" else config.registry().feed_names
 
 
 def run_task(dag_id: str, task, values: dict) -> object:
@@ -224,23 +234,20 @@ def run_task(dag_id: str, task, values: dict) -> object:
 
     task_id = task.task_id
     short = task_id.rsplit(".", 1)[-1]
-    kind, name = ("feed", config.registry().feed_names[0]) if task_id.startswith("feed_pipeline") else \
-                 ("table", "customers")
-    if short == "prepare_batch":
-        return task.python_callable(kind=kind, name=name, run_id=RUN_ID)
+    kind = "feed" if task_id.startswith("feed_pipeline") else "table"
+    if short == "prepare_batches":
+        return task.python_callable(kind=kind, names=_names(kind), run_id=RUN_ID)
     if short in ("apply_changes", "clean_feed", "promote"):
-        op = _unmapped_glue_job(task, _batch(kind, name))
-        return _run_operator(op, values)
-    if short == "quality_gate":  # the QualityGateJobOperator of a mapped task group, unmapped
-        from autocorp_lake.targets import aws
-
-        return _run_operator(aws.quality_gate("quality_gate", _batch(kind, name)), values)
+        return _run_operator(_glue_job_with(task, _batches(kind)), values)
+    if short == "quality_gate":  # mapped: one verdict per table, read from S3 on the worker
+        return [task.partial_kwargs["python_callable"](**kwargs | {"run_id": RUN_ID})
+                for kwargs in task.expand_input.value["op_kwargs"]]
+    if short == "passed_gate":
+        verdicts = [{"name": name} for name in _names(kind)]
+        return task.python_callable(kind=kind, names=_names(kind), run_id=RUN_ID, verdicts=verdicts)
     if task_id == "publish_metrics":
         _promote_results()
-        ti = mock.MagicMock()
-        ti.xcom_pull.side_effect = lambda task_ids, default=None: (
-            ["jr_1"] if task_ids == "table_pipeline.promote" else None)
-        context = {"ti": ti, "dag": mock.MagicMock(dag_id=dag_id), "run_id": RUN_ID}
+        context = {"ti": mock.MagicMock(), "dag": mock.MagicMock(dag_id=dag_id), "run_id": RUN_ID}
         return task.python_callable(**context)
     if task_id in ("create_databases", "create_views", "run_analytics"):
         from airflow.providers.amazon.aws.operators.athena import AthenaOperator

@@ -15,7 +15,7 @@ import pytest
 from deploy_support import REPO
 
 MWAA_POOLS = {"default_pool"}
-GLUE_STEPS = ("apply_changes", "clean_feed", "promote", "quality_gate", "crawl_raw_database", "crawl_raw_csv")
+GLUE_STEPS = ("apply_changes", "clean_feed", "promote", "crawl_raw_database", "crawl_raw_csv")
 ATHENA_STEPS = ("create_databases", "create_views", "run_analytics")
 
 
@@ -83,8 +83,6 @@ def test_glue_jobs_allow_the_concurrent_runs_the_caps_permit():
             short = task.task_id.rsplit(".", 1)[-1]
             if short in ("apply_changes", "clean_feed", "promote"):
                 need[short] = need.get(short, 0) + GLUE_CONCURRENCY
-            if short == "quality_gate":  # starts the quality-gate job on AWS
-                need["quality_gate"] = need.get("quality_gate", 0) + GLUE_CONCURRENCY
     variables = hcl2.loads((REPO / "infra/modules/glue/variables.tf").read_text())["variable"]
     runs = next(body for v in variables for name, body in v.items()
                 if name.strip('"') == "max_concurrent_runs")["default"]

@@ -233,19 +233,22 @@ def test_glue_job_definition():
     assert "fileset(" in upload["for_each"] and "glue_scripts/" in unq(upload["key"])
 
 
-def test_quality_gate_job_has_the_package_gx_and_the_suites():
-    """The gate's Glue job imports autocorp_lake (the zip of `make bundle`) and GX at the pin of
-    requirements.txt, and reads the registry and suites from s3://<lake>/config/."""
+def test_staging_jobs_have_the_package_gx_and_the_suites():
+    """The staging jobs run the gate: they import autocorp_lake (the zip of `make bundle`) and GX at
+    the pin of requirements.txt, and read the registry and suites from s3://<lake>/config/."""
     glue = module_locals("glue")
-    assert unq(glue["jobs"]["quality_gate"]["python_modules"]) == "${var.quality_gate_python_modules}"
+    assert set(glue["jobs"]) == {"apply_changes", "clean_feed", "promote", "maintenance"}
+    for staging in ("apply_changes", "clean_feed"):
+        assert unq(glue["jobs"][staging]["python_modules"]) == "${var.staging_python_modules}"
+    assert unq(glue["jobs"]["promote"]["python_modules"]) == "${var.python_modules}"
     assert unq(glue["package_zip"]) == "autocorp_lake.zip"
-    modules_default = unq(variables(INFRA / "modules" / "glue")["quality_gate_python_modules"]["default"])
+    modules_default = unq(variables(INFRA / "modules" / "glue")["staging_python_modules"]["default"])
     # GX as the local gate runs it (the MWAA workers do not run GX)
     pins = dict(line.split("==") for line in (REPO / "requirements-dev.txt").read_text().splitlines()
                 if "==" in line and not line.startswith(("#", "--")))
     name, version = next(m for m in modules_default.split(",") if m.startswith("great-expectations")).split("==")
     assert pins[name] == version, f"{name}: {version} in Terraform, {pins[name]} in requirements-dev.txt"
-    for other in ("apply_changes", "clean_feed", "promote", "quality_gate"):
+    for other in ("apply_changes", "clean_feed", "promote"):
         assert glue["jobs"][other]["extra_arguments"] == {}
     package = resource("glue", "aws_s3_object", "package")
     assert unq(package["key"]) == "glue_scripts/${each.value}" and package["source"] == "${var.package_zip_path}"

@@ -26,7 +26,7 @@ SEED = [
         '2024-03-03 03:03:03', '2024-03-04 04:04:04')""",
     """insert into service (serviceid, service, category, labor_minutes, labor_cost) values
        ('SVC-1', 'Brake job', 'Brakes', 90, '1234567.89'),
-       ('SVC-2', 'Oil change', 'Fluids & Filters', 30, '-12.50'),
+       ('SVC-2', 'Oil change', 'Fluids & Filters', 30, '12.50'),
        ('SVC-3', 'Inspection', 'General Preventive Maintenance', null, null)""",
     """insert into service_parts (serviceid, sku, quantity, created_at) values
        ('SVC-1', 'BRK-001', 2, '2024-01-01 00:00:00'), ('SVC-2', 'FLT-002', 1, null)""",
@@ -76,10 +76,12 @@ def lake(tmp_path, monkeypatch, spark):
 
 
 def apply_and_promote_all(run_id: str) -> None:
-    for table in config.registry().in_load_order():
-        args = {"kind": "table", "name": table.name, "run_id": run_id}
-        run_glue_script("apply_changes", args)
-        run_glue_script("promote", args)
+    """One apply_changes run stages and gates every table, one promote run writes them, as the DAG does."""
+    names = ",".join(table.name for table in config.registry().in_load_order())
+    outcomes = run_glue_script("apply_changes", {"kind": "table", "name": names, "run_id": run_id})
+    assert {name: o["gate"] for name, o in outcomes.items()
+            if o["gate"] not in ("passed", "warning", "empty")} == {}, outcomes
+    run_glue_script("promote", {"kind": "table", "name": names, "run_id": run_id})
 
 
 def assert_no_differences(spark, lake):

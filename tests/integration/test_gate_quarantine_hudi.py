@@ -45,7 +45,7 @@ def test_quarantined_batch_leaves_the_hudi_timeline_untouched(spark, tmp_path):
     assert gate.run_gate(batch_args(lake, "sales_order", "good"), now=NOW)["status"] == "passed"
     written = promote.main(["--kind", "table", "--name", "sales_order", "--run_id", "good", "--lake_root", str(lake),
                             "--registry", registry, "--hive_sync", "false"])
-    assert written["written"] is True
+    assert written["sales_order"]["written"] is True
     hudi = lake / "curated/hudi/sales_order"
     before = _fingerprint(hudi)
     assert any(name.startswith(".hoodie/") for name in before)
@@ -68,8 +68,8 @@ def test_feed_batch_clean_gate_promote(spark, tmp_path):
     """A CSV feed end to end: clean_feed -> gate (warnings only) -> promote into its curated table."""
     from autocorp_lake.jobs import clean_feed
     from autocorp_lake.jobs import promote
-
-    from autocorp_lake.quality import gate
+    from autocorp_lake.lake import BatchArgs
+    from autocorp_lake.quality import dispatch
 
     lake = tmp_path / "lake"
     folder = lake / "raw/csv"  # the share as DataSync copies it
@@ -83,10 +83,11 @@ def test_feed_batch_clean_gate_promote(spark, tmp_path):
     (folder / "sales_orders.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
     registry = str(REPO / "include/tables.yaml")
     args = ["--kind", "feed", "--name", "sales_orders", "--run_id", "f1", "--lake_root", str(lake), "--registry", registry]
-    summary = clean_feed.main(args)
+    summary = clean_feed.main(args)["sales_orders"]  # cleaned, staged and gated in the job
     assert (summary["accepted"], summary["rejected_by_reason"]) == (5, {"duplicate_order_id": 1})
-    verdict = gate.run_gate(dict(zip(args[0::2], args[1::2])), now=NOW)
-    assert verdict["status"] in ("passed", "warning"), verdict["critical_failures"]
-    result = promote.main(args + ["--hive_sync", "false"])
+    assert summary["gate"] in ("passed", "warning")
+    verdict = dispatch.verdict(BatchArgs.from_script_args(dict(zip(args[0::2], args[1::2]))))
+    assert verdict["status"] == summary["gate"] and verdict["rows"] == 5, verdict["critical_failures"]
+    result = promote.main(args + ["--hive_sync", "false"])["sales_orders"]
     assert result["written"] is True and result["table"] == "sales_orders_history"
     assert spark.read.format("hudi").load(str(lake / "curated/hudi/sales_orders_history")).count() == 5

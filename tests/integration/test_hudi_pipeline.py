@@ -113,11 +113,21 @@ def dms(lake):
     return Dms(lake)
 
 
-def apply_and_promote(lake: Path, table: str, run_id: str) -> tuple[dict, dict]:
+def stage(lake: Path, table: str, run_id: str) -> dict:
+    """apply_changes' staging alone (these synthetic batches test Hudi, not the gate's suites)."""
+    from autocorp_lake.jobs import apply_changes, glue
+    from autocorp_lake.lake import BatchArgs
+
+    return apply_changes.stage(glue.get_spark(), BatchArgs.of("table", table, run_id, str(lake)))
+
+
+def promote(lake: Path, table: str, run_id: str) -> dict:
     args = {"kind": "table", "name": table, "run_id": run_id, "lake_root": str(lake)}
-    manifest = run_glue_script("apply_changes", args)
-    result = run_glue_script("promote", args)
-    return manifest, result
+    return run_glue_script("promote", args)[table]
+
+
+def apply_and_promote(lake: Path, table: str, run_id: str) -> tuple[dict, dict]:
+    return stage(lake, table, run_id), promote(lake, table, run_id)
 
 
 def snapshot(spark, lake: Path, table: str, columns=None) -> dict:
@@ -206,7 +216,7 @@ def test_rerun_changes_nothing(spark, lake, dms):
         cp = json.loads(cp_path.read_text())
         cp["batches"].remove("run_002")
         cp_path.write_text(json.dumps(cp))
-        result = run_glue_script("promote", {"kind": "table", "name": table, "run_id": "run_002", "lake_root": str(lake)})
+        result = promote(lake, table, "run_002")
         assert not result["written"] and "timeline" in result["skipped"]
     assert {t: snapshot(spark, lake, t) for t in tables} == data
     assert {t: commits(lake, t) for t in tables} == timeline
@@ -248,7 +258,7 @@ def test_a_quarantined_batch_is_held_back_and_does_not_block_the_next_run(spark,
     before = snapshot(spark, lake, "customers", columns)
     held_key, next_key = sorted(before)[0], sorted(before)[-1]
     held_file = dms.cdc("customers", [("U", customer(held_key, name="held", loyalty_tier="bronze"))], extra=extra)
-    held = run_glue_script("apply_changes", {"kind": "table", "name": "customers", "run_id": "run_bad", "lake_root": str(lake)})
+    held = stage(lake, "customers", "run_bad")
     assert held["rows"] == 1
     staged, quarantine = lake / "staged/customers/run_bad", lake / "quarantine/customers/run_bad/batch"
     lake_io.move_tree(str(staged), str(quarantine))
@@ -261,7 +271,7 @@ def test_a_quarantined_batch_is_held_back_and_does_not_block_the_next_run(spark,
     assert got[next_key]["first_name"] == "next" and got[held_key] == before[held_key]  # held back
 
     lake_io.move_tree(str(quarantine), str(staged))  # what release does before its gate and promote
-    released = run_glue_script("promote", {"kind": "table", "name": "customers", "run_id": "run_bad", "lake_root": str(lake)})
+    released = promote(lake, "customers", "run_bad")
     assert released["written"]
     assert_image(spark, lake, dms, "customers", columns)
     manifest, result = apply_and_promote(lake, "customers", "run_after")

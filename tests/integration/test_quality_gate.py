@@ -208,28 +208,56 @@ def test_pandas_and_spark_agree(lake, spark):
     assert verdicts["pandas"][0] == "warning"
 
 
-def test_big_batch_runs_in_the_quality_gate_job_with_the_same_verdict(lake, spark, monkeypatch):
-    """Above AUTOCORP_GATE_PANDAS_MAX_ROWS the task runs glue_scripts/quality_gate.py (the Glue
-    job on AWS; here in-process on the test's Spark) and fails exactly as the worker's gate."""
-    from autocorp_lake.targets import local as local_steps
+def test_each_run_adds_its_own_page_to_the_data_docs(lake):
+    """A gate run renders its validation's page and the index, not every kept run's page again
+    (a CDC round would re-render hundreds); the index still lists every kept run."""
+    docs = lake / "logs/quality/data_docs"
+
+    def pages(run_id: str) -> list[Path]:
+        return [p for p in (docs / "validations").rglob("*.html") if f"sales_order__{run_id}" in str(p)]
+
+    write_staged(lake, "sales_order", "d1", _orders_table())
+    gate.run_gate(batch_args(lake, "sales_order", "d1"), now=NOW)
+    [first] = pages("d1")
+    rendered = first.stat().st_mtime_ns
+    write_staged(lake, "sales_order", "d2", _orders_table())
+    gate.run_gate(batch_args(lake, "sales_order", "d2"), now=NOW)
+    assert len(pages("d2")) == 1 and first.stat().st_mtime_ns == rendered
+    index = (docs / "index.html").read_text()
+    assert "sales_order__d1" in index and "sales_order__d2" in index
+
+
+def test_the_staging_job_gates_a_big_batch_on_spark_and_its_task_fails_as_the_workers_gate(lake, spark, monkeypatch):
+    """apply_changes validates every batch it stages (jobs.staging): above
+    AUTOCORP_GATE_PANDAS_MAX_ROWS on the job's own Spark session (the Glue job on AWS). The
+    table's quality_gate task then reads the verdict and fails exactly as a pandas gate would."""
+    from autocorp_lake.jobs import staging
+    from autocorp_lake.quality import dispatch
 
     table = _orders_table()
     bad = pa.concat_tables([table, table.slice(4, 1)])  # order_id 5 twice
-    write_staged(lake, "sales_order", "small", table.slice(0, 3))
-    assert local_steps.gate_runs_where(BatchArgs.from_script_args(batch_args(lake, "sales_order", "small"))) == "worker"
-
     monkeypatch.setenv("AUTOCORP_GATE_PANDAS_MAX_ROWS", "10")
-    write_staged(lake, "sales_order", "big_ok", table)
-    write_staged(lake, "sales_order", "big_bad", bad)
     write_staged(lake, "sales_order", "worker_bad", bad)
-    assert local_steps.gate_runs_where(BatchArgs.from_script_args(batch_args(lake, "sales_order", "big_ok"))) == "glue_job"
 
-    ok = local_steps.validate_batch(BatchArgs.from_script_args(batch_args(lake, "sales_order", "big_ok")))
-    assert ok["engine"] == "spark" and ok["job_run"] == "local" and not ok["critical_failures"]
-    assert ok["status"] in ("passed", "warning") and ok["passed"] >= ok["expectations"] - len(ok["warnings"])
+    def stage_from(data: pa.Table):
+        def stage(batch: BatchArgs) -> dict:
+            write_staged(lake, batch.zone, batch.run_id, data)
+            return {"name": batch.name, "rows": data.num_rows}
+        return stage
 
+    def batch(run_id: str) -> BatchArgs:
+        return BatchArgs.from_script_args(batch_args(lake, "sales_order", run_id))
+
+    outcome = staging.stage_and_validate([batch("big_ok")], stage_from(table))["sales_order"]
+    assert outcome["gate"] in ("passed", "warning") and outcome["rows"] == 12
+    ok = dispatch.verdict(batch("big_ok"))
+    assert ok["engine"] == "spark" and not ok["critical_failures"]
+    assert ok["passed"] >= ok["expectations"] - len(ok["warnings"])
+
+    assert staging.stage_and_validate([batch("big_bad")], stage_from(bad))["sales_order"]["gate"] == "failed"
+    assert (lake / "quarantine/sales_order/big_bad/batch").is_dir() and not (lake / "staged/sales_order/big_bad").exists()
     with pytest.raises(gate.QualityGateFailed) as in_job:
-        local_steps.validate_batch(BatchArgs.from_script_args(batch_args(lake, "sales_order", "big_bad")))
+        dispatch.verdict(batch("big_bad"))
     with pytest.raises(gate.QualityGateFailed) as in_worker:
         gate.run_gate(batch_args(lake, "sales_order", "worker_bad"), engine="pandas")
     failed = sorted((r["expectation"], r["column"], r["unexpected_count"])
@@ -238,8 +266,31 @@ def test_big_batch_runs_in_the_quality_gate_job_with_the_same_verdict(lake, spar
                             for r in in_worker.value.summary["critical_failures"])
     assert ("expect_column_values_to_be_unique", "order_id", 2) in failed
     assert "big_bad" in str(in_job.value) and "order_id=[5, 5]" in str(in_job.value)
-    assert (lake / "quarantine/sales_order/big_bad/batch/_batch.json").exists()
-    assert not (lake / "staged/sales_order/big_bad").exists()
+    # a retry of the run finds the batch in quarantine: it stays failed, nothing is staged again
+    again = staging.stage_and_validate([batch("big_bad")], stage_from(table))["sales_order"]
+    assert again["gate"] == "failed" and not (lake / "staged/sales_order/big_bad").exists()
+
+
+def test_a_batch_that_fails_to_stage_fails_only_its_own_gate_task(lake, spark):
+    """One table's staging error is recorded as its result: the others are staged and gated, and
+    that table's quality_gate task fails with the cause."""
+    from autocorp_lake.jobs import staging
+    from autocorp_lake.quality import dispatch
+
+    def stage(batch: BatchArgs) -> dict:
+        if batch.name == "customers":
+            raise ValueError("columns ['customer_id'] are missing from the changes")
+        write_staged(lake, batch.zone, batch.run_id, _orders_table())
+        return {"name": batch.name}
+
+    batches = [BatchArgs.from_script_args(batch_args(lake, name, "r1")) for name in ("customers", "sales_order")]
+    outcomes = staging.stage_and_validate(batches, stage)
+    assert outcomes["customers"]["gate"] == "error" and "customer_id" in outcomes["customers"]["error"]
+    assert outcomes["sales_order"]["gate"] in ("passed", "warning")
+    with pytest.raises(gate.GateError, match=r"apply_changes failed for customers in run r1: ValueError: "
+                                             r"columns \['customer_id'\] are missing"):
+        dispatch.verdict(batches[0])
+    assert dispatch.verdict(batches[1])["rows"] == 12
 
 
 @pytest.mark.parametrize("variable, read", [

@@ -29,10 +29,10 @@ SQL = config.include_dir() / "sql"
 
 
 def promote_all(run_id: str) -> None:
-    for table in config.registry().in_load_order():
-        args = {"kind": "table", "name": table.name, "run_id": run_id}
-        run_glue_script("apply_changes", args, in_process=True)
-        run_glue_script("promote", args, in_process=True)
+    """One apply_changes run (stage + gate every table), one promote run, as the DAG does."""
+    args = {"kind": "table", "name": ",".join(t.name for t in config.registry().in_load_order()), "run_id": run_id}
+    run_glue_script("apply_changes", args, in_process=True)
+    run_glue_script("promote", args, in_process=True)
 
 
 def instants(table: str) -> list[str]:
@@ -60,7 +60,7 @@ def demo_lake(tmp_path_factory, pg, spark):
         conn.execute("update customers set city = 'Time Travel City' where customer_id = %s", (customer,))
         orders = [r[0] for r in conn.execute("select order_id from sales_order order by order_id").fetchall()]
         changed, moved, deleted = orders[:20], orders[20], orders[-2:]
-        conn.execute("update sales_order set status = 'Cancelled', total_amount = total_amount + 1 "
+        conn.execute("update sales_order set status = 'Cancelled', subtotal = subtotal + 1, total_amount = total_amount + 1 "
                      "where order_id = any(%s)", (changed,))
         conn.execute("update sales_order set order_date = order_date + interval '45 days' "
                      "where order_id = %s", (moved,))

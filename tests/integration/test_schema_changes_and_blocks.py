@@ -18,7 +18,7 @@ from autocorp_lake import config
 from autocorp_lake.local import query_engine, replicator
 from autocorp_lake.local.jobs import run_glue_script
 from autocorp_lake.lake import BatchArgs
-from autocorp_lake.quality import gate, held, release
+from autocorp_lake.quality import dispatch, gate, held, release
 from autocorp_lake.reconcile import reconcile
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
@@ -63,13 +63,18 @@ def stage(table: str, run_id: str) -> dict:
 
 
 def promote(batch: dict) -> dict:
-    return run_glue_script("promote", {k.removeprefix("--"): v for k, v in batch.items()})
+    return run_glue_script("promote", {k.removeprefix("--"): v for k, v in batch.items()})[batch["--name"]]
+
+
+def gate_verdict(batch: dict) -> dict:
+    """What the table's quality_gate task does: read the verdict apply_changes' gate wrote."""
+    return dispatch.verdict(BatchArgs.from_script_args(batch))
 
 
 def cycle(table: str, run_id: str) -> dict:
-    """apply_changes -> quality gate -> promote, as the DAG's table pipeline runs them."""
+    """apply_changes (stage + gate) -> quality_gate -> promote, as the DAG's table pipeline runs them."""
     batch = stage(table, run_id)
-    verdict = gate.run_gate(batch)
+    verdict = gate_verdict(batch)
     promote(batch)
     return verdict
 
@@ -159,7 +164,7 @@ def test_dropped_column_blocks_until_the_documented_rebuild(source_db, spark, la
            "update auto_parts set price = 51.00 where part_id = 1")
     batch = stage("auto_parts", "c1")
     with pytest.raises(gate.QualityGateFailed) as failed:
-        gate.run_gate(batch)
+        gate_verdict(batch)
     message = str(failed.value)
     assert "column category is in the curated table but not in the batch" in message
     assert "autocorp_bootstrap --conf" in message and "include/quality/auto_parts.json" in message
@@ -194,7 +199,7 @@ def test_type_change_blocks_until_rebuilt(source_db, spark, lake):
     batch = stage("auto_parts", "c1")
     with pytest.raises(gate.QualityGateFailed, match=r"column price changed type: decimal\(10,2\) in the "
                                                       r"curated table, decimal\(12,2\) in the batch"):
-        gate.run_gate(batch)
+        gate_verdict(batch)
     assert state_of("auto_parts")["state"] == "blocked"
 
     rebuild_with_reset("auto_parts", "b1")  # the suite accepts any decimal: no suite change needed
@@ -211,7 +216,7 @@ def test_fix_and_release_and_a_failed_release_goes_back(source_db, spark, lake, 
            "update auto_parts set name = 'Iridium plug' where part_id = 3")
     batch = stage("auto_parts", "c1")
     with pytest.raises(gate.QualityGateFailed, match="price >= 0"):
-        gate.run_gate(batch)
+        gate_verdict(batch)
     assert state_of("auto_parts")["held_changes"] == 2
 
     # a promote that fails after the gate passed: the batch goes back to quarantine, still blocked

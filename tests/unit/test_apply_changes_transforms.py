@@ -203,3 +203,15 @@ def test_a_table_without_its_bucket_layout_is_refused_with_the_fix(tmp_path):
     with pytest.raises(RuntimeError, match="delete .*customers and run autocorp_files"):
         promote.check_bucket_layout(str(tmp_path), spec, kind="feed")
     promote.check_bucket_layout(str(tmp_path), {**spec, "partition": {"field": "order_month"}})  # global index
+
+
+def test_batch_stats_counts_each_operation_and_the_commit_range_in_one_pass(spark):
+    schema = "Op string, dms_commit_ts string, order_id int"
+    rows = [("I", "2024-06-01 00:00:02.000000", 1), ("U", "2024-06-01 00:00:09.500000", 2),
+            ("U", "2024-06-01 00:00:01.250000", 3), ("D", "2024-06-01 00:00:05.000000", 4)]
+    stats = ac.batch_stats(spark.createDataFrame(rows, schema))
+    assert stats == {"rows": 4, "counts": {"I": 1, "U": 2, "D": 1},
+                     "oldest_change_ts": "2024-06-01 00:00:01.250000",
+                     "newest_change_ts": "2024-06-01 00:00:09.500000"}
+    empty = ac.batch_stats(spark.createDataFrame([], schema))
+    assert empty == {"rows": 0, "counts": {"I": 0, "U": 0, "D": 0}, "oldest_change_ts": None, "newest_change_ts": None}

@@ -17,8 +17,9 @@ locals {
   }
 
   # Every job gets the same code (the autocorp_lake package zip from `make bundle`: the scripts are
-  # entry points into autocorp_lake.jobs) and PyYAML (the registry); the quality gate adds GX. No job uses Glue
-  # job bookmarks: runs of one job overlap (one per table, a bootstrap beside a CDC run) and a
+  # entry points into autocorp_lake.jobs) and PyYAML (the registry); the two staging jobs add GX (they
+  # validate each batch they stage: the quality gate). One run of a job serves every table of a DAG
+  # run. No job uses Glue job bookmarks: runs of one job overlap (a bootstrap beside a CDC run) and a
   # bookmark fails them with a version mismatch; the lake's checkpoints track what was processed.
   extra_py_files = "${local.scripts_prefix}/${local.package_zip}"
 
@@ -26,14 +27,14 @@ locals {
     apply_changes = {
       name            = "autocorp-apply-changes-${var.environment}"
       script          = "apply_changes.py"
-      python_modules  = var.python_modules
+      python_modules  = var.staging_python_modules
       connections     = []
       extra_arguments = {}
     }
     clean_feed = {
       name            = "autocorp-clean-feed-${var.environment}"
       script          = "clean_feed.py"
-      python_modules  = var.python_modules
+      python_modules  = var.staging_python_modules
       connections     = []
       extra_arguments = {}
     }
@@ -41,13 +42,6 @@ locals {
       name            = "autocorp-promote-${var.environment}"
       script          = "promote.py"
       python_modules  = var.python_modules
-      connections     = []
-      extra_arguments = {}
-    }
-    quality_gate = {
-      name            = "autocorp-quality-gate-${var.environment}"
-      script          = "quality_gate.py"
-      python_modules  = var.quality_gate_python_modules
       connections     = []
       extra_arguments = {}
     }

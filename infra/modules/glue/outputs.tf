@@ -1,5 +1,5 @@
 output "job_names" {
-  description = "Glue job names by registry key (apply_changes, clean_feed, promote, quality_gate, maintenance)."
+  description = "Glue job names by registry key (apply_changes, clean_feed, promote, maintenance)."
   value       = { for key, job in aws_glue_job.this : key => job.name }
 }
 

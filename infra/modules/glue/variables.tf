@@ -34,8 +34,8 @@ variable "python_modules" {
   default     = "PyYAML==6.0.3"
 }
 
-variable "quality_gate_python_modules" {
-  description = "pip packages of the quality-gate job (--additional-python-modules): GX Core and PyYAML."
+variable "staging_python_modules" {
+  description = "pip packages of the staging jobs apply_changes and clean_feed, which run the quality gate (--additional-python-modules): GX Core and PyYAML."
   type        = string
   default     = "great-expectations==1.24.1,PyYAML==6.0.3"
 }

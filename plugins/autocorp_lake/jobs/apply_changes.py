@@ -1,12 +1,15 @@
-"""Glue job apply_changes: a database table's DMS changes (full load + CDC) into one staged batch.
+"""Glue job apply_changes: each database table's DMS changes (full load + CDC) into one staged
+batch, validated by its quality gate.
 
-One script for every table of the registry. It reads the table's raw files that are not yet
-processed, keeps the latest change per primary key (by `dms_change_seq`), adds the Hudi partition
-column and the delete flag, and writes the batch to `staged/<table>/<run_id>/` (parquet) with a
-`_batch.json` manifest for the quality gate and the promote step.
+One run stages every table of `--name a,b,...` (a DAG run's tables) in one Spark application. For
+each table it reads the raw files that are not yet processed, keeps the latest change per primary
+key (by `dms_change_seq`), adds the Hudi partition column and the delete flag, and writes the batch
+to `staged/<table>/<run_id>/` (parquet) with a `_batch.json` manifest for the gate and promote;
+then it gates every staged batch (`jobs.staging`: GX, result.json, quarantine on a critical
+failure).
 
-Arguments: those of every batch job (`lake.BatchArgs`: --kind table --name <table> --run_id
---lake_root --registry); --JOB_NAME (Glue passes it).
+Arguments: those of every batch job (`lake.BatchArgs`: --kind table --name <table>[,<table>...]
+--run_id --lake_root --registry); --JOB_NAME (Glue passes it).
 
 Raw layout (what the DMS S3 target writes; CdcPath applies only with PreserveTransactions):
 `raw/database/<schema>/<table>/LOAD00000001.parquet ...` (full load) and
@@ -24,8 +27,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Sequence
 
-from autocorp_lake import lake
-from autocorp_lake.jobs import glue
+from autocorp_lake import config, lake
+from autocorp_lake.jobs import glue, staging
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -92,11 +95,16 @@ def prepare_batch(df: DataFrame, spec: dict) -> DataFrame:
     return to_upsert_frame(with_partition_column(latest, spec.get("partition")))
 
 
-def op_counts(df: DataFrame) -> dict[str, int]:
+def batch_stats(df: DataFrame) -> dict:
+    """Rows per operation and the oldest / newest source commit of a staged batch, in one pass."""
     counts = {"I": 0, "U": 0, "D": 0}
-    for row in df.groupBy(OP).count().collect():
-        counts[str(row[OP])] = int(row["count"])
-    return counts
+    oldest = newest = None
+    for row in df.groupBy(OP).agg(F.count(F.lit(1)).alias("n"), F.min(COMMIT_TS).alias("oldest"),
+                                  F.max(COMMIT_TS).alias("newest")).collect():
+        counts[str(row[OP])] = int(row["n"])
+        oldest = row["oldest"] if oldest is None or (row["oldest"] and row["oldest"] < oldest) else oldest
+        newest = row["newest"] if newest is None or (row["newest"] and row["newest"] > newest) else newest
+    return {"rows": sum(counts.values()), "counts": counts, "oldest_change_ts": oldest, "newest_change_ts": newest}
 
 
 def order_files(files: Iterable[str]) -> list[str]:
@@ -132,19 +140,27 @@ def schema_summary(df: DataFrame) -> list[dict]:
 # --- main ----------------------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> dict:
-    batch, args = lake.BatchArgs.from_argv(argv, "apply_changes")
-    if batch.kind != "table":
-        raise lake.BatchArgsError(f"apply_changes stages database tables; --kind {batch.kind} goes to clean_feed")
+def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
+    """Every table of `--name a,b,...` staged and gated in this Spark application (jobs.staging)."""
+    batches, args = lake.BatchArgs.many_from_argv(argv, "apply_changes")
+    for batch in batches:
+        if batch.kind != "table":
+            raise lake.BatchArgsError(f"apply_changes stages database tables; --kind {batch.kind} goes to clean_feed")
+        batch.registry_data().table_spec(batch.name)  # an unknown table fails the run, before any work
+    config.use_include_from(batches[0].registry, with_suites=True)
+    spark, job = glue.start(args["JOB_NAME"], args, "apply_changes")
+    outcomes = staging.stage_and_validate(batches, lambda batch: stage(spark, batch))
+    job.commit()
+    return outcomes
+
+
+def stage(spark, batch: lake.BatchArgs) -> dict:
+    """The table's unprocessed raw files -> `staged/<table>/<run_id>/` and its `_batch.json`."""
     table, lake_root, run_id = batch.name, batch.lake_root, batch.run_id
     spec = batch.registry_data().table_spec(table)
-    spark, job = glue.start(args["JOB_NAME"], args, f"apply_changes-{table}")
-
     checkpoint = lake.read_checkpoint(lake_root, table)
     if run_id in checkpoint["batches"] and lake.exists(batch.manifest):
-        # this batch is already promoted: a rerun keeps it as it is
-        job.commit()
-        return lake.read_json(batch.manifest)
+        return lake.read_json(batch.manifest)  # this batch is already promoted: a rerun keeps it as it is
     held = quarantined_files(lake_root, table)
     available = lake.list_files(lake.join(lake_root, lake.raw_table_prefix(spec["source_schema"], table)))
     candidates = {lake.relative_key(lake_root, f) for f in available}
@@ -175,11 +191,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         prepare_batch(raw, spec).write.mode("overwrite").parquet(batch.staged)
         staged = spark.read.parquet(batch.staged)
         manifest["input_rows"] = raw.count()
-        manifest["rows"] = staged.count()
-        manifest["counts"] = op_counts(staged)
-        # the oldest source change of the batch: how long a held (quarantined) batch has waited
-        manifest["oldest_change_ts"] = staged.agg(F.min(COMMIT_TS)).first()[0]
+        # oldest_change_ts: how long a held (quarantined) batch has waited; newest: its freshness
+        manifest.update(batch_stats(staged))
         manifest["schema"] = schema_summary(staged)
     lake.write_json(batch.manifest, manifest)
-    job.commit()
     return manifest

@@ -1,6 +1,9 @@
-"""Glue job clean_feed: one CSV feed (the on-premises exports) into a staged batch, row by row.
+"""Glue job clean_feed: each CSV feed (the on-premises exports) into a staged batch, row by row,
+validated by its quality gate.
 
-One script for the four feeds of the registry (`feeds:` in include/tables.yaml). It reads
+One script for the four feeds of the registry (`feeds:` in include/tables.yaml); one run cleans every
+feed of `--name a,b,...` in one Spark application, then gates each staged batch (`jobs.staging`).
+For each feed it reads
 `raw/csv/<file>` (the share as DataSync copies it) with every column as a string, then per row:
 
 - repairs what SOURCE_DATA.md calls repairable: whitespace around values (customer_id), thousands
@@ -26,7 +29,7 @@ Outputs (zone name `feed_<feed>`, the same as the GX suite, so feed and table na
 - `logs/quality/feed_<feed>/<run_id>/rejects_summary.json`: input rows, accepted, rejected, counts
   per reason. accepted + rejected = input rows (checked; the job fails otherwise).
 
-Arguments: those of every batch job (`lake.BatchArgs`: --kind feed --name <feed> --run_id
+Arguments: those of every batch job (`lake.BatchArgs`: --kind feed --name <feed>[,<feed>...] --run_id
 --lake_root --registry), --order_date_start / --order_date_end (default: `config.order_window`,
 the same window the gate uses), --JOB_NAME.
 """
@@ -37,7 +40,7 @@ import datetime as dt
 from typing import Sequence
 
 from autocorp_lake import config, lake
-from autocorp_lake.jobs import glue
+from autocorp_lake.jobs import glue, staging
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -276,20 +279,31 @@ def reject_counts(classified: DataFrame) -> dict[str, int]:
 # --- main ----------------------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> dict:
-    batch, args = lake.BatchArgs.from_argv(argv, "clean_feed", order_date_start=None, order_date_end=None)
+def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
+    """Every feed of `--name a,b,...` cleaned, staged and gated in this Spark application
+    (jobs.staging); a feed's outcome carries its reject summary."""
+    batches, args = lake.BatchArgs.many_from_argv(argv, "clean_feed", order_date_start=None, order_date_end=None)
+    for batch in batches:
+        load_feed_spec(batch)  # an unknown feed fails the run, before any work
+    try:
+        window = config.order_window(batches[0].lake_root, args["order_date_start"], args["order_date_end"])
+    except config.ConfigError as exc:
+        raise FeedError(str(exc)) from exc
+    config.use_include_from(batches[0].registry, with_suites=True)
+    spark, job = glue.start(args["JOB_NAME"], args, "clean_feed")
+    outcomes = staging.stage_and_validate(batches, lambda batch: clean(spark, batch, window))
+    job.commit()
+    return outcomes
+
+
+def clean(spark, batch: lake.BatchArgs, window: tuple[dt.date, dt.date]) -> dict:
+    """The feed's CSV export -> accepted rows staged, rejects with their reason; its summary."""
     spec = load_feed_spec(batch)
     feed, run_id, zone = batch.name, batch.run_id, batch.zone
     key = spec["primary_key"][0]
-    try:
-        window = config.order_window(batch.lake_root, args["order_date_start"], args["order_date_end"])
-    except config.ConfigError as exc:
-        raise FeedError(str(exc)) from exc
     source = batch.uri(lake.raw_csv_key(spec["file"]))
     if not lake.exists(source):
         raise FeedError(f"no file {source}; run the transfer (DataSync) of the exports first")
-
-    spark, job = glue.start(args["JOB_NAME"], args, f"clean_feed-{feed}")
     raw = read_feed_csv(spark, source, [c[0] for c in FEED_COLUMNS[feed]])
     classified = classify(raw, feed, key, window).persist()
     try:
@@ -325,5 +339,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
     }
     lake.write_json(batch.manifest, manifest)
     lake.write_json(batch.uri(lake.rejects_summary_key(zone, run_id)), summary)
-    job.commit()
     return summary

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import time
 from typing import Sequence
@@ -33,6 +34,7 @@ from pyspark.sql import functions as F
 
 DELETE_FLAG = "_hoodie_is_deleted"
 BATCH_META_KEY = "_autocorp_batch_id"  # commit metadata (prefix "_" = hoodie commitmeta prefix)
+log = logging.getLogger(__name__)
 DEFAULT_BUCKETS = 4  # bucket index of an unpartitioned table without `buckets` in the registry
 
 
@@ -193,13 +195,13 @@ def align_to_table(df: DataFrame, table_columns: list[str] | None) -> DataFrame:
     return df.select(*known, *new)
 
 
-def table_columns(spark, path: str) -> list[str] | None:
-    """Data columns of an existing Hudi table (its latest committed schema), None if absent."""
-    try:
-        schema = spark.read.format("hudi").load(path).schema
-    except Exception:  # noqa: BLE001 - no table yet
-        return None
-    return [f.name for f in schema.fields if not f.name.startswith("_hoodie_") or f.name == DELETE_FLAG]
+def table_columns(lake_root: str, table: str) -> list[str] | None:
+    """Data columns of an existing Hudi table in its order: the schema of its latest commit's
+    metadata (read from the timeline, without building a file index), None if absent."""
+    from autocorp_lake.quality import schema_drift
+
+    schema = schema_drift.latest_commit_schema(lake_root, table, lake.list_children, lake.read_text)
+    return list(schema) if schema else None
 
 
 def rows_to_write(df: DataFrame, operation: str) -> DataFrame:
@@ -220,14 +222,37 @@ def feed_spec(manifest: dict) -> dict:
     }
 
 
-def main(argv: Sequence[str] | None = None) -> dict:
-    batch, args = lake.BatchArgs.from_argv(argv, "promote", catalog_database="autocorp_curated", hive_sync="true")
-    result = promote(batch, args)
-    lake.write_json(batch.uri(lake.promote_result_key(batch.run_id, batch.zone)), result)
-    return result
+class PromoteFailed(RuntimeError):
+    """One or more batches of the run failed to promote; the others were promoted."""
 
 
-def promote(batch: lake.BatchArgs, args: dict) -> dict:
+def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
+    """Every batch of `--name a,b,...` (those that passed their gate) into its Hudi table, in this
+    Spark application; each result is written to `logs/runs/<run_id>/promote/<zone>.json`. A batch
+    that fails does not stop the others; the job fails at the end naming it (a rerun skips the
+    promoted ones: their batch is in the checkpoint)."""
+    batches, args = lake.BatchArgs.many_from_argv(argv, "promote", catalog_database="autocorp_curated",
+                                                  hive_sync="true")
+    spark, job = glue.start(args["JOB_NAME"], args, "promote")
+    results, failed = {}, {}
+    for batch in batches:
+        try:
+            results[batch.name] = promote(spark, batch, args)
+        except Exception as exc:  # noqa: BLE001 - the others still go; named at the end
+            log.exception("promote of %s, run %s, failed", batch.zone, batch.run_id)
+            failed[batch.name] = exc
+            continue
+        lake.write_json(batch.uri(lake.promote_result_key(batch.run_id, batch.zone)), results[batch.name])
+    if len(failed) == 1 and not results:
+        raise next(iter(failed.values()))
+    if failed:
+        raise PromoteFailed("promote failed for " + "; ".join(f"{name}: {exc}" for name, exc in failed.items())
+                            + f" (promoted: {', '.join(results) or 'none'}); rerun promote for this run")
+    job.commit()
+    return results
+
+
+def promote(spark, batch: lake.BatchArgs, args: dict) -> dict:
     if not lake.exists(batch.manifest):
         raise FileNotFoundError(
             f"no staged batch at {batch.manifest}; run {batch.transform_job} for {batch.name} "
@@ -256,14 +281,13 @@ def promote(batch: lake.BatchArgs, args: dict) -> dict:
         result["skipped"] = "empty batch"
         return result
 
-    spark, job = glue.start(args["JOB_NAME"], args, f"promote-{table}")
     exists = lake.hudi_table_exists(lake_root, table)
     first = manifest.get("mode") == "bulk_insert" or batch.kind == "feed"
     operation = "bulk_insert" if first and not exists else "upsert"
     df = rows_to_write(spark.read.parquet(batch.staged), operation)
     if exists:
         check_bucket_layout(lake_root, spec, batch.kind)
-        df = align_to_table(df, table_columns(spark, lake.hudi_table_uri(lake_root, table)))
+        df = align_to_table(df, table_columns(lake_root, table))
     options = hudi_options(spec, operation, run_id, args["catalog_database"],
                            hive_sync=args["hive_sync"].lower() == "true",
                            metadata=metadata_table_default(lake_root))
@@ -276,19 +300,16 @@ def promote(batch: lake.BatchArgs, args: dict) -> dict:
             f"{lake.hudi_table_uri(lake_root, table)}/.hoodie; the checkpoint was not advanced, rerun promote"
         )
     lake.advance_checkpoint(lake_root, zone, manifest, instant)
-    job.commit()
     result.update(written=True, operation=operation, instant=instant,
                   duration_seconds=round(time.monotonic() - started, 1),
-                  freshness_seconds=source_freshness(df))
+                  freshness_seconds=source_freshness(manifest.get("newest_change_ts")))
     return result
 
 
-def source_freshness(df: DataFrame) -> float | None:
-    """Seconds from the batch's newest source commit (dms_commit_ts, UTC) to now."""
-    if "dms_commit_ts" not in df.columns:
+def source_freshness(newest_change_ts: str | None) -> float | None:
+    """Seconds from the batch's newest source commit (dms_commit_ts, UTC; apply_changes records it in
+    `_batch.json`) to now; None for a feed (no source commit time)."""
+    if not newest_change_ts:
         return None
-    newest = df.agg(F.max("dms_commit_ts")).first()[0]
-    if not newest:
-        return None
-    committed = dt.datetime.strptime(newest[:26], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=dt.timezone.utc)
+    committed = dt.datetime.strptime(newest_change_ts[:26], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=dt.timezone.utc)
     return round((dt.datetime.now(dt.timezone.utc) - committed).total_seconds(), 1)

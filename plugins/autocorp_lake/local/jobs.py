@@ -66,7 +66,7 @@ class GlueScriptError(RuntimeError):
     """A Glue script failed; the message's first line is the cause, then the tail of its log."""
 
 
-JOBS = ("apply_changes", "clean_feed", "promote", "quality_gate", "maintenance")
+JOBS = ("apply_changes", "clean_feed", "promote", "maintenance")
 
 
 def job_name(job: str) -> str:

@@ -4,7 +4,7 @@ batch before promote, its results and the Data Docs site, and the release of a f
 Modules: `suites` (load + check suite JSON), `gate` (`run_gate(batch)`, as named steps),
 `derived` (the suite's derived `_chk_*` columns, for pandas and Spark), `gx_run` (GX context,
 validation, summary rows, Data Docs), `errors` (`QualityGateFailed`, `GateError`), `schema_drift`,
-`dispatch` (the task: in the worker, or in the quality-gate Glue job for a big batch), `results`
+`dispatch` (the quality_gate task: the verdict the staging job's gate wrote), `results`
 (`latest`), `held`, `release` (`release(name, run_id)`). Nothing heavy is imported here (GX loads on
 first use).
 """

@@ -332,7 +332,7 @@ def _validate(run: _Run, data, parameters: dict) -> gx_run.Site:
 def _write_results(run: _Run, site: gx_run.Site) -> None:
     lake.write_text(lake.join(run.batch.quality_results, "validation_result.json"), run.gx_json)
     try:
-        gx_run.publish(site, run.batch.zone)
+        gx_run.publish(site, run.batch.zone, run.batch.run_id)
     except Exception as exc:  # the docs are a view; never let them decide the gate
         log.warning("Data Docs build failed: %s", exc)
         run.summary["notes"].append(f"Data Docs build failed: {exc}")
@@ -342,13 +342,14 @@ def _quarantine(run: _Run) -> None:
     """Move the batch to quarantine with its results beside it, and fail (no retry)."""
     batch, summary = run.batch, run.summary
     summary["quarantine"] = lake.join(batch.quarantine, lake.QUARANTINED_BATCH)
+    message = failure_message(summary)
+    if run.drift is not None and run.drift.blocking:
+        message += "\n" + schema_drift.schema_fix(batch.name, run.drift)
+    summary["message"] = message  # what the quality_gate task fails with, on either target
     lake.move_tree(batch.staged, summary["quarantine"])
     lake.write_text(lake.join(batch.quarantine, "validation_result.json"), run.gx_json)
     _write_json(batch.quarantine, "result.json", summary)
     _write_json(batch.quality_results, "result.json", summary)
-    message = failure_message(summary)
-    if run.drift is not None and run.drift.blocking:
-        message += "\n" + schema_drift.schema_fix(batch.name, run.drift)
     log.error(message)
     raise QualityGateFailed(message, summary)
 

@@ -3,7 +3,7 @@ one validation of a suite on a pandas or Spark dataframe, its results as summary
 Data Docs site.
 
 GX validation results are kept in `logs/quality/gx_results/` (the newest AUTOCORP_GATE_DOCS_KEEP
-per suite) and the site is rebuilt at `logs/quality/data_docs/` on every run. GX 1.x has no S3
+per suite); every run adds its page to the site at `logs/quality/data_docs/` and rebuilds its index. GX 1.x has no S3
 stores: with an s3:// lake both are local copies in the run's work folder, and `publish` uploads
 them.
 """
@@ -91,7 +91,7 @@ def validate(context, suite, data, engine: str, zone: str, run_id: str, key: str
     batch_definition = asset.add_batch_definition_whole_dataframe("staged_batch")
     suite = context.suites.add(suite)
     definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{zone}__{run_id}", data=batch_definition, suite=suite)
+        gx.ValidationDefinition(name=run_name(zone, run_id), data=batch_definition, suite=suite)
     )
     result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
     if key and key in list(data.columns):
@@ -100,7 +100,7 @@ def validate(context, suite, data, engine: str, zone: str, run_id: str, key: str
         batch_parameters={"dataframe": data},
         expectation_parameters=parameters,
         result_format=result_format,
-        run_id=RunIdentifier(run_name=f"{zone}__{run_id}", run_time=run_time.replace(tzinfo=dt.timezone.utc)),
+        run_id=RunIdentifier(run_name=run_name(zone, run_id), run_time=run_time.replace(tzinfo=dt.timezone.utc)),
     )
 
 
@@ -167,10 +167,21 @@ def sync_results_up(results_local: str, results_uri: str, zone: str) -> None:
             lake.remove_tree(key)
 
 
-def publish(site: Site, zone: str) -> None:
-    """Prune the suite's GX results, rebuild the Data Docs site and, on S3, upload both."""
+def run_name(zone: str, run_id: str) -> str:
+    """The GX run name of one batch's validation (its result's key and its Data Docs page)."""
+    return f"{zone}__{run_id}"
+
+
+def publish(site: Site, zone: str, run_id: str) -> None:
+    """Prune the suite's GX results, add this run's page and the suite's to the Data Docs site and
+    rebuild its index (not every kept result's page: a CDC round adds one page per table instead of
+    rendering hundreds), and on S3 upload both."""
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
     prune_results(site.results, zone)
-    site.context.build_data_docs()
+    name = run_name(zone, run_id)
+    new = [key for key in site.context.validation_results_store.list_keys() if key.run_id.run_name == name]
+    site.context.build_data_docs(resource_identifiers=[*new, ExpectationSuiteIdentifier(name=zone)])
     if lake.is_s3(site.lake_root):
         sync_results_up(site.results, lake.join(site.lake_root, lake.QUALITY_RESULTS_PREFIX), zone)
         lake.upload_tree(site.docs, lake.join(site.lake_root, lake.DATA_DOCS_PREFIX))

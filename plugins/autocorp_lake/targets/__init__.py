@@ -18,6 +18,8 @@ from autocorp_lake import config
 # max_concurrent_runs for these caps (tests/deploy/test_pools.py).
 GLUE_CONCURRENCY = 2
 ATHENA_CONCURRENCY = 4
+# a quality_gate task is labelled by its table or feed in the grid and in its log's title
+GATE_LABEL = "{{ task.op_kwargs['name'] }}"
 
 # every factory a DAG file or pipelines.py calls, on both targets
 STEP_FACTORIES = (

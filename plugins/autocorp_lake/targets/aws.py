@@ -32,7 +32,7 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.standard.operators.python import PythonOperator
 
 from autocorp_lake import config, lake
-from autocorp_lake.targets import ATHENA_CONCURRENCY, GLUE_CONCURRENCY, in_task
+from autocorp_lake.targets import ATHENA_CONCURRENCY, GATE_LABEL, GLUE_CONCURRENCY, in_task
 
 AWS_CONN_ID = "aws_default"
 DMS_TASK_ARN = "{{ var.value.autocorp_dms_task_arn }}"
@@ -268,66 +268,25 @@ def glue_job(task_id: str, job: str, script_args: Any, **kwargs) -> GlueJobOpera
     )
 
 
-class QualityGateJobOperator(GlueJobOperator):
-    """The quality_gate task on AWS: the Glue job `autocorp-quality-gate-<env>` validates the batch
-    (MWAA has no pandas/GX) while the task is deferred to the triggerer; then the result.json the
-    job wrote decides, as `dispatch.gate_verdict` does locally: a critical failure fails the task
-    (no retry) with the expectations, counts and sample keys, and promote does not run."""
-
-    def __init__(self, *, batch: Any, **kwargs):
-        kwargs.setdefault("retries", 0)  # a data failure is not transient
-        super().__init__(job_name=config.aws_names().glue_jobs["quality_gate"], script_args=batch,
-                         wait_for_completion=True, **kwargs)
-
-    def execute(self, context):
-        try:
-            job_run = super().execute(context)
-        except Exception as exc:  # the job failed: its result.json says whether the data did
-            return self.verdict(self._job_run_id, exc)
-        return self.verdict(job_run, None)
-
-    def execute_complete(self, context, event=None):
-        job_run = (event or {}).get("run_id") or context["ti"].xcom_pull(key="glue_job_run_id",
-                                                                           task_ids=context["ti"].task_id)
-        try:
-            job_run = super().execute_complete(context, event)
-        except Exception as exc:
-            return self.verdict(job_run, exc)
-        return self.verdict(job_run, None)
-
-    def started(self, job_run: str | None):
-        import datetime as dt
-
-        from autocorp_lake.quality import dispatch
-
-        started = None
-        if job_run:
-            started = self.hook.conn.get_job_run(JobName=self.job_name, RunId=job_run)["JobRun"].get("StartedOn")
-        started = started or dt.datetime.now(dt.timezone.utc)
-        if started.tzinfo is not None:
-            started = started.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return started - dispatch.CLOCK_SKEW
-
-    def verdict(self, job_run: str | None, error: Exception | None) -> dict:
-        from autocorp_lake.lake import BatchArgs
-        from autocorp_lake.quality import dispatch
-
-        batch = BatchArgs.from_script_args(dict(self.script_args))
-        try:
-            result = dispatch.gate_verdict(batch, self.started(job_run), job_run, error)
-        except Exception:
-            put_gate_result(passed=False)
-            raise
-        put_gate_result(passed=True)
-        return result
+def _record_gate_in_cloudwatch(batch, summary: dict | None) -> None:
+    put_gate_result(passed=summary is not None)
 
 
-def quality_gate(task_id: str, batch: Any) -> GlueJobOperator:
-    return QualityGateJobOperator(
-        task_id=task_id,
-        batch=batch,
-        **GLUE_RUN,
-    )
+def read_gate_verdict(kind: str, name: str, run_id: str) -> dict:
+    """The verdict the apply_changes / clean_feed Glue job's gate wrote to S3 for the batch
+    (`quality.dispatch`), with `GateFailures` put to CloudWatch."""
+    from autocorp_lake.quality import dispatch
+
+    return dispatch.verdict_in_task(kind, name, run_id, _record_gate_in_cloudwatch)
+
+
+def quality_gate(task_id: str, kind: str, names: list[str], run_id: str, **kwargs):
+    """One task per table or feed (mapped, labelled by its name), in the worker: it reads the verdict
+    of the Glue job that staged and validated every batch of the run (MWAA has no GX). A data
+    failure is not transient: never retried."""
+    return PythonOperator.partial(
+        task_id=task_id, python_callable=read_gate_verdict, retries=0, map_index_template=GATE_LABEL, **kwargs
+    ).expand(op_kwargs=[{"kind": kind, "name": name, "run_id": run_id} for name in names])
 
 
 def transfer_exports(task_id: str, **kwargs) -> DataSyncOperator:
@@ -392,7 +351,7 @@ def publish_metrics_to_cloudwatch(**context) -> list[dict]:
     promote's XCom is a job run id) and the tables' states, put to CloudWatch; returns them."""
     from autocorp_lake import metrics
 
-    records, states = metrics.run_metrics(context, results_in_lake=True)
+    records, states = metrics.run_metrics(context)
     put_run_metrics(records)
     put_table_states(states)
     return records + states

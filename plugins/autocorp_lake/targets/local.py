@@ -14,7 +14,7 @@ from typing import Any
 from airflow.providers.standard.operators.python import PythonOperator
 
 from autocorp_lake import config
-from autocorp_lake.targets import ATHENA_CONCURRENCY, GLUE_CONCURRENCY, in_task
+from autocorp_lake.targets import ATHENA_CONCURRENCY, GATE_LABEL, GLUE_CONCURRENCY, in_task
 
 
 def _start_replication(**context) -> dict:
@@ -123,57 +123,26 @@ def _run_glue_script(job: str, script_args: dict) -> dict | None:
         raise AirflowFailException(fix) from exc
 
 
-def gate_runs_where(batch) -> str:
-    """`worker` or `glue_job`: a batch below AUTOCORP_GATE_PANDAS_MAX_ROWS rows is validated in the
-    task on pandas, a bigger one by the quality_gate job on local Spark (no data is read to decide)."""
-    from autocorp_lake.quality import gate
-
-    rows = gate.staged_rows(batch.staged)
-    if rows is None:  # no batch: the worker's gate says what is missing
-        return "worker"
-    return "worker" if gate.choose_engine(rows) == "pandas" else "glue_job"
-
-
-def validate_batch(batch) -> dict:
-    """The gate of one batch (a lake.BatchArgs), where gate_runs_where says; raises on a failure."""
-    import datetime as dt
-
-    from autocorp_lake.local import jobs
-    from autocorp_lake.quality import dispatch, gate
-
-    if gate_runs_where(batch) == "worker":
-        return gate.run_gate(batch)
-    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dispatch.CLOCK_SKEW
-    try:
-        jobs.run_glue_script("quality_gate", {k.lstrip("-"): v for k, v in batch.script_args().items()})
-    except Exception as exc:  # a failed job run: its result.json says whether the data failed
-        return dispatch.gate_verdict(batch, started, "local", exc)
-    return dispatch.gate_verdict(batch, started, "local", None)
-
-
-def _validate_batch_in_task(batch: dict[str, str]) -> dict:
-    """The gate of one batch in the task (validate_batch); the verdict appended to the local metrics."""
+def _record_gate_in_jsonl(batch, summary: dict | None) -> None:
+    """A gate verdict appended to the local metrics, on the curated table (a feed's differs from its
+    name), so that it lands on the promote's row."""
     from autocorp_lake import metrics
-    from autocorp_lake.lake import BatchArgs
 
-    args = BatchArgs.from_script_args(batch)
-    # the curated table (a feed's differs from its name), so the verdict lands on the promote's row
-    table = args.curated_table
-    try:
-        result = validate_batch(args)
-    except Exception:
-        metrics.append_jsonl([metrics.gate_record(table, args.run_id, None)])
-        raise
-    metrics.append_jsonl([metrics.gate_record(table, args.run_id, result)])
-    return result
+    metrics.append_jsonl([metrics.gate_record(batch.curated_table, batch.run_id, summary)])
+
+
+def _read_gate_verdict(kind: str, name: str, run_id: str) -> dict:
+    from autocorp_lake.quality import dispatch
+
+    return dispatch.verdict_in_task(kind, name, run_id, _record_gate_in_jsonl)
 
 
 def _publish_metrics_to_jsonl(**context) -> list[dict]:
-    """The run's per-table metrics appended to logs/metrics/<day>.jsonl in the lake (promote's
-    results from XCom); returns them with the tables' states (held batches, freshness)."""
+    """The run's per-table metrics appended to logs/metrics/<day>.jsonl in the lake (the promote
+    results the job wrote there); returns them with the tables' states (held batches, freshness)."""
     from autocorp_lake import metrics
 
-    records, states = metrics.run_metrics(context, results_in_lake=False)
+    records, states = metrics.run_metrics(context)
     metrics.append_jsonl(records)
     return records + states
 
@@ -271,11 +240,12 @@ def glue_job(task_id: str, job: str, script_args: Any, **kwargs) -> PythonOperat
                    max_active_tis_per_dag=GLUE_CONCURRENCY, **kwargs)
 
 
-def quality_gate(task_id: str, batch: Any) -> PythonOperator:
-    """The gate in the task (a big batch: the quality_gate job on local Spark). A data failure is
-    not transient: the gate never retries. Capped like the other Glue-type steps."""
-    return in_task(task_id, _validate_batch_in_task, {"batch": batch}, retries=0,
-                   max_active_tis_per_dag=GLUE_CONCURRENCY)
+def quality_gate(task_id: str, kind: str, names: list[str], run_id: str, **kwargs):
+    """One task per table or feed (mapped, labelled by its name): the verdict the staging job's gate
+    wrote for its batch (`quality.dispatch`). A data failure is not transient: never retried."""
+    return PythonOperator.partial(
+        task_id=task_id, python_callable=_read_gate_verdict, retries=0, map_index_template=GATE_LABEL, **kwargs
+    ).expand(op_kwargs=[{"kind": kind, "name": name, "run_id": run_id} for name in names])
 
 
 def transfer_exports(task_id: str, **kwargs) -> PythonOperator:
