@@ -1,5 +1,5 @@
 """
-### autocorp_cdc (every 10 minutes)
+### autocorp_cdc (every 10 minutes; AUTOCORP_CDC_INTERVAL_MINUTES changes it)
 Applies the database's changes: check that replication runs, wait for new CDC files (skip the run
 when there are none), then one apply_changes job stages every table's changes (latest per key by
 `dms_change_seq`) and validates each batch, a quality_gate task per table reads its verdict, and one

@@ -288,7 +288,10 @@ def cmd_release(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from autocorp_lake import bench
 
-    figures = bench.run(args.what, scale=args.scale)
+    options = {}
+    if args.what == "freshness":
+        options = {"minutes": args.minutes, "interval_minutes": args.interval, "tps": args.tps, "tables": args.tables}
+    figures = bench.run(args.what, scale=args.scale, **options)
     print(json.dumps(figures, indent=2, default=str))
     _print_rows(f"bench {args.what}", figures.get("rows", []))
     return 0
@@ -406,8 +409,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("bench", help="measured figures, as JSON and a table")
-    p.add_argument("what", choices=["ingest", "transform", "cdc", "query", "seed"])
+    p.add_argument("what", choices=["ingest", "transform", "cdc", "query", "seed", "freshness"])
     p.add_argument("--scale", choices=["demo", "full"], default="full")
+    freshness = p.add_argument_group("freshness", "commit -> queryable in curated under the real scheduler")
+    freshness.add_argument("--minutes", type=float, default=12, help="minutes of simulated source changes (12)")
+    freshness.add_argument("--interval", type=int, default=2, help="autocorp_cdc's schedule, every N minutes (2)")
+    freshness.add_argument("--tps", type=float, default=5, help="source transactions a second (5)")
+    freshness.add_argument("--tables", default=None,
+                           help="comma-separated registry tables (AUTOCORP_TABLES); default: all")
     p.set_defaults(func=cmd_bench)
     return parser
 

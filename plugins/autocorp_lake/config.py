@@ -135,14 +135,43 @@ def safe_run_id(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", str(run_id)).strip("_") or "run"
 
 
-# autocorp_cdc's schedule; the Hudi cleaner keeps a week of its commits (time travel)
-CDC_SCHEDULE = "*/10 * * * *"
-CDC_INTERVAL_MINUTES = 10
+# autocorp_cdc's schedule (CDC_SCHEDULE, CDC_INTERVAL_MINUTES: module attributes read from the
+# environment when first used, see __getattr__); the Hudi cleaner keeps a week of its commits
+DEFAULT_CDC_INTERVAL_MINUTES = 10
 TIME_TRAVEL_HOURS = 7 * 24
 
 
+def cdc_interval_minutes() -> int:
+    """AUTOCORP_CDC_INTERVAL_MINUTES (default 10): minutes between autocorp_cdc rounds, 1 to 60.
+    The schedule is the cron step `*/N * * * *`, which restarts at each full hour: a divisor of 60
+    (1, 2, 5, 10, 15, 20, 30, 60) keeps the rounds evenly spaced."""
+    minutes = env_int("AUTOCORP_CDC_INTERVAL_MINUTES", DEFAULT_CDC_INTERVAL_MINUTES)
+    if not 1 <= minutes <= 60:
+        raise ConfigError(
+            f"AUTOCORP_CDC_INTERVAL_MINUTES={minutes}: autocorp_cdc runs every N minutes with N from 1 to 60 "
+            f"(unset: {DEFAULT_CDC_INTERVAL_MINUTES})"
+        )
+    return minutes
+
+
+def cdc_schedule() -> str:
+    """autocorp_cdc's cron schedule: every AUTOCORP_CDC_INTERVAL_MINUTES minutes."""
+    return f"*/{cdc_interval_minutes()} * * * *"
+
+
+def __getattr__(name: str):
+    """`config.CDC_SCHEDULE` and `config.CDC_INTERVAL_MINUTES`, read when asked for, not at import:
+    a wrong AUTOCORP_CDC_INTERVAL_MINUTES then fails what uses it (the DAG's parse) with its
+    message, not every import of this module."""
+    if name == "CDC_INTERVAL_MINUTES":
+        return cdc_interval_minutes()
+    if name == "CDC_SCHEDULE":
+        return cdc_schedule()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def commits_in_time_travel() -> int:
-    return TIME_TRAVEL_HOURS * 60 // CDC_INTERVAL_MINUTES
+    return TIME_TRAVEL_HOURS * 60 // cdc_interval_minutes()
 
 
 def hudi_metadata_table() -> bool | None:

@@ -13,96 +13,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from autocorp_lake.bench.common import free_loopback_port as free_port
+from autocorp_lake.bench.standalone import Api, standalone, standalone_env
+
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.scheduler]
 
 TABLES = ("customers", "sales_order")
 FEEDS = ("customers",)
-RUN_TIMEOUT = 15 * 60  # one DAG run; the whole sequence is measured and reported
-TERMINAL = {"success", "failed"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Api:
-    """The REST API /api/v2 with a token from the simple auth manager's /auth/token."""
-
-    def __init__(self, url: str, password: str):
-        import httpx
-
-        self.url = url
-        token = httpx.post(f"{url}/auth/token", json={"username": "admin", "password": password}, timeout=30)
-        token.raise_for_status()
-        self.client = httpx.Client(
-            base_url=f"{url}/api/v2", timeout=60,
-            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-        )
-
-    def get(self, path: str, **params) -> dict:
-        response = self.client.get(path, params=params or None)
-        response.raise_for_status()
-        return response.json()
-
-    def patch(self, path: str, body: dict) -> dict:
-        response = self.client.patch(path, json=body)
-        response.raise_for_status()
-        return response.json()
-
-    def post(self, path: str, body: dict) -> dict:
-        response = self.client.post(path, json=body)
-        assert response.status_code in (200, 201), response.text
-        return response.json()
-
-    def wait_for_dags(self, dag_ids, timeout: float = 240) -> dict[str, dict]:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = {d["dag_id"]: d for d in self.get("/dags", limit=100)["dags"]}
-            if set(dag_ids) <= set(found):
-                return found
-            errors = self.get("/importErrors")
-            assert not errors.get("import_errors"), errors
-            assert time.monotonic() < deadline, f"DAGs not parsed in {timeout}s: {sorted(found)}"
-            time.sleep(3)
-
-    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
-        """A run without a logical date, as the REST API and the CLI allow in Airflow 3."""
-        self.patch(f"/dags/{dag_id}", {"is_paused": False})
-        run = self.post(f"/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}})
-        assert run["logical_date"] is None
-        return run["dag_run_id"]
-
-    def wait(self, dag_id: str, run_id: str, timeout: float = RUN_TIMEOUT) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            run = self.get(f"/dags/{dag_id}/dagRuns/{run_id}")
-            if run["state"] in TERMINAL:
-                return run
-            assert time.monotonic() < deadline, f"{dag_id} {run_id} still {run['state']} after {timeout}s"
-            time.sleep(5)
-
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
-        return self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=200)["task_instances"]
-
-    def log(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number: int = 1) -> str:
-        response = self.client.get(
-            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
-            params={"map_index": map_index, "full_content": True}, headers={"Accept": "text/plain"},
-        )
-        response.raise_for_status()
-        return response.text
 
 
 @dataclass
@@ -127,35 +51,20 @@ class Lake:
 
 
 def _airflow_env(port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AIRFLOW") and k not in ("AUTOCORP_SPARK_INPROCESS", "AUTOCORP_LAKE_DIR")}
-    env.update({
-        "AIRFLOW_PORT": str(port),
-        "AUTOCORP_TABLES": ",".join(TABLES),
-        "AUTOCORP_FEEDS": ",".join(FEEDS),
+    return standalone_env(
+        os.environ, port,
+        AUTOCORP_TABLES=",".join(TABLES), AUTOCORP_FEEDS=",".join(FEEDS),
         # only the runs the tests trigger: no cron runs of cdc, files, analytics, maintenance
-        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "600",
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    })
-    return env
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
+        AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False",
+        AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="600",
+    )
 
 
 @pytest.fixture(scope="module")
 def airflow_lake(tmp_path_factory):
     """PostgreSQL of its own (seeded: source rows and CSV exports), then `scripts/airflow_standalone.sh`
-    on a free port; yields a Lake, stops everything afterwards and restores the environment."""
+    on a free port (autocorp_lake.bench.standalone); yields a Lake, stops everything afterwards and
+    restores the environment."""
     if not (REPO / ".venv/bin/airflow").is_file():
         pytest.skip("needs the repo's .venv (make venv): scripts/airflow_standalone.sh runs .venv/bin/airflow")
     saved = dict(os.environ)
@@ -165,36 +74,16 @@ def airflow_lake(tmp_path_factory):
         os.environ.pop(name, None)
     from autocorp_lake.local import generator, services
 
-    process = output = None
     try:
         services.up(log=lambda *a, **k: None)
         generator.seed(scale="demo", csv=True, progress=False)
         port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        output = open(root / "airflow_standalone.log", "w")
-        started = time.monotonic()
-        process = subprocess.Popen(
-            ["bash", str(REPO / "scripts/airflow_standalone.sh")], cwd=REPO, env=_airflow_env(port),
-            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        banner = f"Airflow UI: {url}"
-        deadline = time.monotonic() + 600
-        while banner not in (root / "airflow_standalone.log").read_text(errors="replace"):
-            assert process.poll() is None, (root / "airflow_standalone.log").read_text()[-4000:]
-            assert time.monotonic() < deadline, "Airflow did not answer in 600s"
-            time.sleep(2)
-        home = root / "airflow"
-        password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())["admin"]
-        printed = (root / "airflow_standalone.log").read_text()
-        assert f"password {password}" in printed  # the script prints where to log in and how
-        lake = Lake(url=url, password=password, api=Api(url, password), home=home)
-        lake.timings["airflow_start"] = time.monotonic() - started
-        yield lake
+        with standalone(_airflow_env(port), port, home=root / "airflow", log=root / "airflow_standalone.log") as airflow:
+            assert f"password {airflow.password}" in airflow.log.read_text()  # the script says where to log in
+            lake = Lake(url=airflow.url, password=airflow.password, api=airflow.api, home=airflow.home)
+            lake.timings["airflow_start"] = airflow.start_seconds
+            yield lake
     finally:
-        if process is not None:
-            _stop(process)
-        if output is not None:
-            output.close()
         services.down(log=lambda *a, **k: None)
         shutil.rmtree(services.cluster_dir(), ignore_errors=True)
         os.environ.clear()

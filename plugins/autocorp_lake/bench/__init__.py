@@ -9,6 +9,9 @@ this package out of plugins.zip.
 - cdc:       CDC capture delay under load (ingest.py); one small CDC round's wall time locally, and
              the Glue job runs and DPU-minutes it starts on AWS (rounds.py)
 - seed:      seconds to write the CSV exports at a scale (seed.py)
+- freshness: source commit -> queryable in curated, p50/p95/max, while the real scheduler (airflow
+             standalone) runs autocorp_cdc every N minutes and the simulator commits at a steady
+             rate, in a throwaway local environment (freshness.py; Airflow's start in standalone.py)
 Each returns {"rows": [{"figure", "value", "unit"}], "machine": {...}, ...}. What they share
 (BenchError, the machine's figures) is in common.py.
 """
@@ -16,7 +19,8 @@ Each returns {"rows": [{"figure", "value", "unit"}], "machine": {...}, ...}. Wha
 from __future__ import annotations
 
 
-def run(what: str, scale: str = "full") -> dict:
+def run(what: str, scale: str = "full", **options) -> dict:
+    """`options`: freshness's (minutes, interval_minutes, tps, tables); the others take none."""
     from autocorp_lake.bench.common import machine
 
     if what == "ingest":
@@ -37,6 +41,10 @@ def run(what: str, scale: str = "full") -> dict:
         from autocorp_lake.bench import query
 
         figures = query.run(scale)
+    elif what == "freshness":
+        from autocorp_lake.bench import freshness
+
+        figures = freshness.run(**options)
     elif what == "seed":
         from autocorp_lake.bench import seed
 

@@ -33,30 +33,12 @@ from typing import Callable
 import pyarrow.parquet as pq
 
 from autocorp_lake import config
+from autocorp_lake.bench.common import variables
 from autocorp_lake.local import replicator, services
 
 BENCH_TABLE = "bench_customers"
 BENCH_SLOT = "autocorp_lake_bench"
 ROWS = {"full": 1_200_000, "demo": 100_000}
-
-
-def _set_env(values: dict[str, str | None]) -> None:
-    for key, value in values.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
-@contextlib.contextmanager
-def _env(**values: str | None):
-    """The environment with `values` set (None: unset) inside the block, as it was after it."""
-    saved = {k: os.environ.get(k) for k in values}
-    try:
-        _set_env(values)
-        yield
-    finally:
-        _set_env(saved)
 
 
 def _cpu() -> float:
@@ -94,7 +76,7 @@ def _full_load_figures(rows: int, log: Callable) -> list[dict]:
         _create_bench_table(conn, rows)
     lake = tempfile.mkdtemp(prefix="autocorp-bench-lake-")
     try:
-        with _env(AUTOCORP_LAKE_DIR=lake):
+        with variables(AUTOCORP_LAKE_DIR=lake):
             conn = replicator._connect(log=log)
             try:
                 columns = replicator.table_columns(conn, [BENCH_TABLE])[BENCH_TABLE]
@@ -163,7 +145,7 @@ def _cdc_figures(seconds: float, tps: float, poll_interval: float, log: Callable
     lake = tempfile.mkdtemp(prefix="autocorp-bench-cdc-")
     delays: list[float] = []
     committed = 0
-    with _env(AUTOCORP_LAKE_DIR=lake, AUTOCORP_REPLICATOR_SLOT=BENCH_SLOT):
+    with variables(AUTOCORP_LAKE_DIR=lake, AUTOCORP_REPLICATOR_SLOT=BENCH_SLOT):
         try:
             replicator.full_load(log=lambda *a: None, reset=True)
             stop_follow, stop_watch, stop_load = threading.Event(), threading.Event(), threading.Event()
