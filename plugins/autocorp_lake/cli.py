@@ -409,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("bench", help="measured figures, as JSON and a table")
-    p.add_argument("what", choices=["ingest", "transform", "cdc", "query", "seed", "freshness"])
+    p.add_argument("what", choices=["ingest", "transform", "cdc", "query", "seed", "freshness", "pipeline"])
     p.add_argument("--scale", choices=["demo", "full"], default="full")
     freshness = p.add_argument_group("freshness", "commit -> queryable in curated under the real scheduler")
     freshness.add_argument("--minutes", type=float, default=12, help="minutes of simulated source changes (12)")

@@ -79,6 +79,19 @@ def list_keys(uri: str, start_after: str | None = None) -> list[str]:
     return [key for key in keys if key > start_after] if start_after else keys
 
 
+def list_folders(uri: str) -> list[str]:
+    """The names of the folders directly under uri (a Hudi table's partitions: `order_month=2024-01`)."""
+    if is_s3(uri):
+        bucket, prefix = split_s3(uri.rstrip("/") + "/")
+        out = []
+        for page in _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+            out += [item["Prefix"][len(prefix):].rstrip("/") for item in page.get("CommonPrefixes", [])]
+        return sorted(out)
+    if not os.path.isdir(uri):
+        return []
+    return sorted(p.name for p in Path(uri).iterdir() if p.is_dir())
+
+
 def list_children(uri: str) -> list[str]:
     """The files directly under uri (not recursive): Hudi's timeline folder without its subfolders."""
     if is_s3(uri):
@@ -290,8 +303,10 @@ def run_prefix(run_id: str) -> str:
     return f"logs/runs/{run_id}"
 
 
-def promote_result_key(run_id: str, zone: str) -> str:
-    return f"{run_prefix(run_id)}/promote/{zone}.json"
+def job_result_key(run_id: str, job: str, zone: str) -> str:
+    """What a job did for one batch of a DAG run (apply_changes / clean_feed: staged and gated, with
+    the seconds of each; promote: the Hudi commit), read by metrics, status and `bench`."""
+    return f"{run_prefix(run_id)}/{job}/{zone}.json"
 
 
 CURATED_PREFIX = "curated/hudi"

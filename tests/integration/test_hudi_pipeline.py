@@ -276,3 +276,20 @@ def test_a_quarantined_batch_is_held_back_and_does_not_block_the_next_run(spark,
     assert_image(spark, lake, dms, "customers", columns)
     manifest, result = apply_and_promote(lake, "customers", "run_after")
     assert manifest["rows"] == 0 and not result["written"]  # nothing replayed
+
+
+def test_the_catalog_is_synced_only_when_a_commit_changes_it(spark, lake, dms):
+    """A new partition (or column, or table) is synced to the catalog, where Athena finds a Hudi
+    table's partitions; a CDC batch into known partitions skips the metastore round trips."""
+    dms.cdc("sales_order", [("I", order(6, 4))])  # the first order of 2024-04
+    _, result = apply_and_promote(lake, "sales_order", "run_sync_1")
+    assert result["written"] and result["catalog_synced"] is True
+    partitions = {row[0] for row in spark.sql("show partitions autocorp_curated.sales_order_ro").collect()}
+    assert "order_month=2024-04" in partitions
+
+    dms.cdc("sales_order", [("U", order(6, 4, status="paid"))])
+    _, result = apply_and_promote(lake, "sales_order", "run_sync_2")
+    assert result["written"] and result["catalog_synced"] is False
+    spark.catalog.refreshTable("autocorp_curated.sales_order_rt")
+    assert spark.table("autocorp_curated.sales_order_rt").where("order_id = 6").first()["status"] == "paid"
+    assert_image(spark, lake, dms, "sales_order")

@@ -8,6 +8,9 @@ this package out of plugins.zip.
              reads), vs DuckDB over plain parquet copies; `autocorp-lake query` end to end (query.py)
 - cdc:       CDC capture delay under load (ingest.py); one small CDC round's wall time locally, and
              the Glue job runs and DPU-minutes it starts on AWS (rounds.py)
+- pipeline:  `run autocorp_bootstrap` and `run autocorp_files` at a scale in a throwaway local
+             environment, with the full load and each table's and feed's stage / gate / promote
+             seconds (pipeline.py)
 - seed:      seconds to write the CSV exports at a scale (seed.py)
 - freshness: source commit -> queryable in curated, p50/p95/max, while the real scheduler (airflow
              standalone) runs autocorp_cdc every N minutes and the simulator commits at a steady
@@ -45,6 +48,10 @@ def run(what: str, scale: str = "full", **options) -> dict:
         from autocorp_lake.bench import freshness
 
         figures = freshness.run(**options)
+    elif what == "pipeline":
+        from autocorp_lake.bench import pipeline
+
+        figures = pipeline.run(scale)
     elif what == "seed":
         from autocorp_lake.bench import seed
 

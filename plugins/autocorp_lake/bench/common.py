@@ -87,9 +87,10 @@ class Throwaway:
 
 
 @contextlib.contextmanager
-def throwaway_environment(name: str, **settings: str) -> Iterator[Throwaway]:
-    """Throwaway: PostgreSQL on a free loopback port, seeded with the demo data, and an empty lake,
-    so the user's database and lake are untouched; `settings` are extra variables for it. Its
+def throwaway_environment(name: str, scale: str = "demo", **settings: str) -> Iterator[Throwaway]:
+    """Throwaway: PostgreSQL on a free loopback port, seeded with the data of `scale` (demo or full:
+    the source tables and the CSV exports), and an empty lake, so the user's database and lake are
+    untouched; `settings` are extra variables for it. Its
     folder can be entered by the postgres user, so the cluster lives in it and goes with it."""
     work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     work.chmod(0o755)
@@ -100,7 +101,7 @@ def throwaway_environment(name: str, **settings: str) -> Iterator[Throwaway]:
     lake = Throwaway(name, work, env)
     try:
         lake.step("up")
-        lake.step("seed", "--quiet")
+        lake.step("seed", "--quiet", "--scale", scale)
         yield lake
     finally:
         subprocess.run([sys.executable, "-m", "autocorp_lake.cli", "down"], env=env, capture_output=True)

@@ -36,6 +36,11 @@ DELETE_FLAG = "_hoodie_is_deleted"
 BATCH_META_KEY = "_autocorp_batch_id"  # commit metadata (prefix "_" = hoodie commitmeta prefix)
 log = logging.getLogger(__name__)
 DEFAULT_BUCKETS = 4  # bucket index of an unpartitioned table without `buckets` in the registry
+# Below this many rows a write goes without Hudi's embedded timeline server (its start and the
+# marker and file-system-view calls to it cost more than a CDC batch's few files: a 5-row upsert
+# into customers took 1.2-2.0 s without it, the server and the per-commit clean and hive sync
+# against 3.9-5.5 s with all three); a big batch keeps it (one file listing for all executors).
+SMALL_BATCH_ROWS = 100_000
 
 
 def key_generator(spec: dict) -> str:
@@ -99,8 +104,9 @@ def check_bucket_layout(lake_root: str, spec: dict, kind: str = "table") -> None
 
 
 def hudi_options(spec: dict, operation: str, batch_id: str, database: str = "autocorp_curated",
-                 hive_sync: bool = True, metadata: bool = True) -> dict[str, str]:
-    """The Hudi write options of a registry table (pure: unit-testable)."""
+                 hive_sync: bool = True, metadata: bool = True, rows: int | None = None) -> dict[str, str]:
+    """The Hudi write options of a registry table (pure: unit-testable). `rows`: the batch's rows
+    (a small batch writes without the embedded timeline server, see SMALL_BATCH_ROWS)."""
     table = spec["name"]
     partition = spec.get("partition")
     partition_field = partition["field"] if partition else ""
@@ -126,8 +132,10 @@ def hudi_options(spec: dict, operation: str, batch_id: str, database: str = "aut
         "hoodie.combine.before.insert": "false",
         # Spark's own default codec: gzip (Hudi's default) doubled the write time of a table
         "hoodie.parquet.compression.codec": "snappy",
-        # a week of time travel
+        # a week of time travel; cleaning is planned once an hour of commits, not after every
+        # small CDC commit (the retention is by hours, so a later clean removes the same files)
         "hoodie.clean.automatic": "true",
+        "hoodie.clean.max.commits": str(max(1, 60 // config.CDC_INTERVAL_MINUTES)),
         "hoodie.cleaner.policy": "KEEP_LATEST_BY_HOURS",
         "hoodie.cleaner.hours.retained": str(config.TIME_TRAVEL_HOURS),
         "hoodie.cleaner.commits.retained": str(config.commits_in_time_travel()),
@@ -141,6 +149,8 @@ def hudi_options(spec: dict, operation: str, batch_id: str, database: str = "aut
         "hoodie.datasource.write.commitmeta.key.prefix": "_",
         BATCH_META_KEY: batch_id,
     }
+    if rows is not None and rows < SMALL_BATCH_ROWS:
+        options["hoodie.embed.timeline.server"] = "false"
     if spec["hudi_table_type"] == "MERGE_ON_READ":
         options.update({
             "hoodie.compact.inline": "true",
@@ -204,6 +214,27 @@ def table_columns(lake_root: str, table: str) -> list[str] | None:
     return list(schema) if schema else None
 
 
+def catalog_needs_sync(spark, lake_root: str, spec: dict, df: DataFrame, columns: list[str] | None,
+                       database: str) -> bool:
+    """Whether this commit changes what the catalog must hold: the table's entry (a new table, or
+    an entry lost), a new column, or a new partition (Athena finds a Hudi table's partitions in the
+    catalog). A CDC batch into known partitions changes none of them, and the sync (a metastore
+    round trip per partition) is skipped; Hudi's next sync catches up from the timeline."""
+    if columns is None or set(df.columns) - set(columns):
+        return True
+    name = spec["name"] if spec["hudi_table_type"] == "COPY_ON_WRITE" else f"{spec['name']}_rt"
+    if not spark.catalog.tableExists(f"{database}.{name}"):
+        return True
+    partition = spec.get("partition")
+    if not partition:
+        return False
+    prefix = f"{partition['field']}="
+    known = {name[len(prefix):] for name in lake.list_folders(lake.hudi_table_uri(lake_root, spec["name"]))
+             if name.startswith(prefix)}
+    written = {row[0] for row in df.select(partition["field"]).distinct().collect()}
+    return not written <= known
+
+
 def rows_to_write(df: DataFrame, operation: str) -> DataFrame:
     """bulk_insert writes no deletes (a first load has nothing to delete)."""
     if operation == "bulk_insert" and DELETE_FLAG in df.columns:
@@ -242,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
             log.exception("promote of %s, run %s, failed", batch.zone, batch.run_id)
             failed[batch.name] = exc
             continue
-        lake.write_json(batch.uri(lake.promote_result_key(batch.run_id, batch.zone)), results[batch.name])
+        lake.write_json(batch.uri(lake.job_result_key(batch.run_id, "promote", batch.zone)), results[batch.name])
     if len(failed) == 1 and not results:
         raise next(iter(failed.values()))
     if failed:
@@ -285,12 +316,15 @@ def promote(spark, batch: lake.BatchArgs, args: dict) -> dict:
     first = manifest.get("mode") == "bulk_insert" or batch.kind == "feed"
     operation = "bulk_insert" if first and not exists else "upsert"
     df = rows_to_write(spark.read.parquet(batch.staged), operation)
+    columns = None
     if exists:
         check_bucket_layout(lake_root, spec, batch.kind)
-        df = align_to_table(df, table_columns(lake_root, table))
-    options = hudi_options(spec, operation, run_id, args["catalog_database"],
-                           hive_sync=args["hive_sync"].lower() == "true",
-                           metadata=metadata_table_default(lake_root))
+        columns = table_columns(lake_root, table)
+        df = align_to_table(df, columns)
+    sync = args["hive_sync"].lower() == "true" and catalog_needs_sync(
+        spark, lake_root, spec, df, columns, args["catalog_database"])
+    options = hudi_options(spec, operation, run_id, args["catalog_database"], hive_sync=sync,
+                           metadata=metadata_table_default(lake_root), rows=result["rows"])
     df.write.format("hudi").options(**options).mode("append").save(lake.hudi_table_uri(lake_root, table))
 
     instant = batch_on_timeline(lake_root, table, run_id)
@@ -300,7 +334,7 @@ def promote(spark, batch: lake.BatchArgs, args: dict) -> dict:
             f"{lake.hudi_table_uri(lake_root, table)}/.hoodie; the checkpoint was not advanced, rerun promote"
         )
     lake.advance_checkpoint(lake_root, zone, manifest, instant)
-    result.update(written=True, operation=operation, instant=instant,
+    result.update(written=True, operation=operation, instant=instant, catalog_synced=sync,
                   duration_seconds=round(time.monotonic() - started, 1),
                   freshness_seconds=source_freshness(manifest.get("newest_change_ts")))
     return result

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import traceback
 from typing import Callable, Sequence
 
@@ -34,8 +35,18 @@ def stage_and_validate(batches: Sequence[BatchArgs], stage: Callable[[BatchArgs]
     every staged batch gated: a child table's orphan check sees its parent's batch of this run.
     Returns {name: what `stage` returned + `gate`: passed | warning | empty | failed | error |
     promoted (+ `error`: the cause)}."""
-    staged = {batch.name: _stage_one(batch, stage) for batch in batches}
-    return {batch.name: _validate_one(batch, staged[batch.name]) for batch in batches}
+    staged = {batch.name: _timed("stage_seconds", _stage_one, batch, stage) for batch in batches}
+    outcomes = {batch.name: _timed("gate_seconds", _validate_one, batch, staged[batch.name]) for batch in batches}
+    for batch in batches:  # what this run did per batch, on either target (a Glue run's XCom is its id)
+        lake.write_json(batch.uri(lake.job_result_key(batch.run_id, batch.transform_job, batch.zone)),
+                        {key: value for key, value in outcomes[batch.name].items() if key != "schema"})
+    return outcomes
+
+
+def _timed(name: str, step: Callable[..., dict], batch: BatchArgs, *args) -> dict:
+    started = time.monotonic()
+    outcome = step(batch, *args)
+    return outcome | {name: round(time.monotonic() - started, 2)}
 
 
 def _stage_one(batch: BatchArgs, stage: Callable[[BatchArgs], dict]) -> dict:

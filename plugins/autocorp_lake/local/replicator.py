@@ -753,6 +753,7 @@ def full_load(log: Callable = print, reset: bool = False) -> dict:
                 "consistent_lsn": consistent,
                 "snapshot": snapshot,
                 "finished_at": _now_text(),
+                "seconds": round(time.monotonic() - started, 3),
                 "tables": {r["table"]: {"rows": r["rows"], "files": len(r["files"])} for r in report},
             },
             "last_lsn": consistent,

@@ -1,0 +1,85 @@
+"""`autocorp-lake bench pipeline`: the bootstrap and the CSV feeds end to end at a scale, with a
+per-step breakdown.
+
+In a throwaway environment seeded at the scale (full: 4.2M source rows, 4.2M CSV rows), it runs
+`autocorp-lake run autocorp_bootstrap` (checked with reconcile), then `autocorp-lake run
+autocorp_files`, and reads what each step recorded in the throwaway lake: the full load's start and
+end (the replicator's state), and per table or feed the seconds the staging job spent staging and
+gating its batch and the promote job spent writing it (`logs/runs/<run_id>/<job>/<zone>.json`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from autocorp_lake.bench.common import throwaway_environment
+
+BOOTSTRAP_GOAL_S = 180
+FEEDS_GOAL_S = 300
+
+
+def _lake_root(work: Path) -> Path:
+    roots = [p for p in (work / "lake").iterdir() if p.is_dir()]
+    return roots[0]
+
+
+def _newest_run(root: Path, job: str) -> Path:
+    runs = [p for p in (root / "logs" / "runs").iterdir() if (p / job).is_dir()]
+    return max(runs, key=lambda p: (p / job).stat().st_mtime)
+
+
+def _per_batch(run: Path, staging_job: str) -> list[dict]:
+    rows = []
+    for staged in sorted((run / staging_job).glob("*.json")):
+        outcome = json.loads(staged.read_text())
+        promoted = run / "promote" / staged.name
+        result = json.loads(promoted.read_text()) if promoted.is_file() else {}
+        rows.append({"zone": staged.stem, "rows": outcome.get("rows"), "gate": outcome.get("gate"),
+                     "stage_s": outcome.get("stage_seconds"), "gate_s": outcome.get("gate_seconds"),
+                     "promote_s": result.get("duration_seconds"), "operation": result.get("operation")})
+    return rows
+
+
+def _full_load_seconds(root: Path) -> float | None:
+    """What the local DMS's full load took (its state file in the raw zone)."""
+    state = root / "raw" / "database" / "_replicator" / "state.json"
+    seconds = (json.loads(state.read_text()).get("full_load") or {}).get("seconds") if state.is_file() else None
+    return None if seconds is None else round(seconds, 1)
+
+
+def _breakdown(label: str, rows: list[dict]) -> list[dict]:
+    return [{"figure": f"{label} {row['zone']}: stage / gate / promote ({row['rows']} rows, gate {row['gate']}, "
+                       f"{row['operation']})",
+             "value": " / ".join("-" if row[k] is None else f"{row[k]:.1f}" for k in ("stage_s", "gate_s", "promote_s")),
+             "unit": "s"} for row in rows]
+
+
+def run(scale: str = "full") -> dict:
+    with throwaway_environment("pipeline", scale=scale) as env:
+        bootstrap_s = env.step("run", "autocorp_bootstrap")
+        reconcile_s = env.step("reconcile")  # exit 1 on any difference
+        files_s = env.step("run", "autocorp_files")
+        root = _lake_root(env.work)
+        tables = _per_batch(_newest_run(root, "apply_changes"), "apply_changes")
+        feeds = _per_batch(_newest_run(root, "clean_feed"), "clean_feed")
+        full_load_s = _full_load_seconds(root)
+    rows = [
+        {"figure": f"{scale}-scale bootstrap, `run autocorp_bootstrap` (goal <= {BOOTSTRAP_GOAL_S} at full scale)",
+         "value": round(bootstrap_s, 1), "unit": "s"},
+        {"figure": "  full load (the local DMS: COPY into the DMS parquet files)", "value": full_load_s, "unit": "s"},
+        {"figure": "  staging job (every table staged, then gated)",
+         "value": round(sum((r["stage_s"] or 0) + (r["gate_s"] or 0) for r in tables), 1), "unit": "s"},
+        {"figure": "  promote job (every table's bulk insert)",
+         "value": round(sum(r["promote_s"] or 0 for r in tables), 1), "unit": "s"},
+        *_breakdown("  table", tables),
+        {"figure": "reconcile after it (source vs curated, row by row)", "value": round(reconcile_s, 1), "unit": "s"},
+        {"figure": f"{scale}-scale feeds, `run autocorp_files` (goal <= {FEEDS_GOAL_S} at full scale)",
+         "value": round(files_s, 1), "unit": "s"},
+        {"figure": "  clean_feed job (every feed cleaned and staged, then gated)",
+         "value": round(sum((r["stage_s"] or 0) + (r["gate_s"] or 0) for r in feeds), 1), "unit": "s"},
+        {"figure": "  promote job (every feed's table)", "value": round(sum(r["promote_s"] or 0 for r in feeds), 1),
+         "unit": "s"},
+        *_breakdown("  feed", feeds),
+    ]
+    return {"rows": rows, "scale": scale}
