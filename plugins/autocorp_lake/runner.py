@@ -47,9 +47,9 @@ class _Progress(logging.Filter):
     many of the run's tasks are done, and one line when the run waits for a retry (dag.test logs
     "No tasks to run" every second while it waits)."""
 
-    def __init__(self, dag_id: str, log):
+    def __init__(self, dag, log):
         super().__init__()
-        self.dag_id, self.log, self.waiting_for = dag_id, log, None
+        self.dag, self.dag_id, self.log, self.waiting_for = dag, dag.dag_id, log, None
 
     def _counts(self) -> tuple[int, int, Counter]:
         from airflow.models.taskinstance import TaskInstance
@@ -70,6 +70,13 @@ class _Progress(logging.Filter):
                 DagRun.id.desc()).first()
         return run[0] if run else None
 
+    def _next_try(self, ti):
+        """When a task waiting for its retry runs again (dag.test hands over task instances read
+        back from the database, without their task)."""
+        if getattr(ti, "task", None) is None:
+            ti.task = self.dag.get_task(ti.task_id)
+        return ti.next_retry_datetime()
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if _stop.is_set() and message.startswith(("[DAG TEST] starting task_id=", "No tasks to run")):
@@ -87,7 +94,7 @@ class _Progress(logging.Filter):
                              for ti in record.args[0] if str(ti.state) == "up_for_retry")
             if waiting and waiting != self.waiting_for:
                 self.waiting_for = waiting
-                next_try = min((ti.next_retry_datetime() for ti in record.args[0]
+                next_try = min((self._next_try(ti) for ti in record.args[0]
                                 if str(ti.state) == "up_for_retry"), default=None)
                 when = f" at {next_try:%H:%M:%S} UTC" if next_try else ""
                 self.log(f"waiting to retry {', '.join(waiting)} (next try{when}); its error is in the log above")
@@ -167,7 +174,7 @@ def run_dag(dag_id: str, conf: dict | None = None, log=print) -> int:
     log(f"running {dag_id} on the local target ...")
     started = time.monotonic()
     dag_logger = logging.getLogger("airflow.sdk.definitions.dag")
-    progress = _Progress(dag_id, log)
+    progress = _Progress(dag, log)
     dag_logger.addFilter(progress)
     dag_logger.setLevel(logging.INFO)
     try:

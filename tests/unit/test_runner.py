@@ -11,3 +11,27 @@ def test_mapped_tasks_are_labelled_by_table_or_feed():
     assert runner.task_label("feed_pipeline.quality_gate", 0) == f"feed_pipeline.quality_gate[{feeds[0]}]"
     assert runner.task_label("run_analytics", 3) == "run_analytics[3]"
     assert runner.task_label("publish_metrics", -1) == "publish_metrics"
+
+
+def test_a_task_waiting_for_its_retry_is_announced_with_its_next_try():
+    """dag.test() hands the progress filter task instances read back from the database, without
+    their task: the filter finds the task in the DAG instead of failing the run."""
+    import datetime as dt
+    import logging
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(config.repo_root() / "dags" / "autocorp_files.py")).dags["autocorp_files"]
+
+    class ReadBack:  # what dag.test's loop passes: state from the database, no task
+        task, task_id, map_index, state = None, "transfer_exports", -1, "up_for_retry"
+
+        def next_retry_datetime(self):
+            return dt.datetime(2026, 11, 29, 14, 31) + self.task.retry_delay
+
+    lines: list[str] = []
+    progress = runner._Progress(dag, lines.append)
+    record = logging.LogRecord("airflow", logging.WARNING, __file__, 1, "No tasks to run. unrunnable tasks: %s",
+                               ([ReadBack()],), None)
+    assert progress.filter(record) is False
+    assert lines == ["waiting to retry transfer_exports (next try at 14:33:00 UTC); its error is in the log above"]

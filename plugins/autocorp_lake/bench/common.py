@@ -101,7 +101,7 @@ def throwaway_environment(name: str, scale: str = "demo", **settings: str) -> It
     lake = Throwaway(name, work, env)
     try:
         lake.step("up")
-        lake.step("seed", "--quiet", "--scale", scale)
+        lake.step("seed", "--quiet", "--csv", "--scale", scale, "--db-scale", scale)
         yield lake
     finally:
         subprocess.run([sys.executable, "-m", "autocorp_lake.cli", "down"], env=env, capture_output=True)
