@@ -35,7 +35,7 @@ def _per_batch(run: Path, staging_job: str) -> list[dict]:
         outcome = json.loads(staged.read_text())
         promoted = run / "promote" / staged.name
         result = json.loads(promoted.read_text()) if promoted.is_file() else {}
-        rows.append({"zone": staged.stem, "rows": outcome.get("rows"), "gate": outcome.get("gate"),
+        rows.append({"zone": staged.stem, "rows": outcome.get("rows", outcome.get("accepted")), "gate": outcome.get("gate"),
                      "stage_s": outcome.get("stage_seconds"), "gate_s": outcome.get("gate_seconds"),
                      "promote_s": result.get("duration_seconds"), "operation": result.get("operation")})
     return rows
