@@ -44,7 +44,7 @@ def fix_batch(spark, batch: BatchArgs, key: str, exclude_keys: Iterable[str] = (
     exclude_keys, without drop_columns. Updates its _batch.json (rows, counts, schema)."""
     from pyspark.sql import functions as F
 
-    from autocorp_lake.jobs.apply_changes import op_counts, schema_summary
+    from autocorp_lake.jobs.apply_changes import batch_stats, schema_summary
 
     source = quarantined_batch(batch)
     df = spark.read.parquet(source)
@@ -63,9 +63,10 @@ def fix_batch(spark, batch: BatchArgs, key: str, exclude_keys: Iterable[str] = (
     manifest_uri = lake.join(source, lake.BATCH_MANIFEST)
     manifest = lake.read_json(manifest_uri) if lake.exists(manifest_uri) else {}
     written = spark.read.parquet(fixed)
-    manifest["rows"] = written.count()
-    if "Op" in written.columns:
-        manifest["counts"] = op_counts(written)
+    if "Op" in written.columns and "dms_commit_ts" in written.columns:  # a database table's batch
+        manifest.update(batch_stats(written))
+    else:
+        manifest["rows"] = written.count()
     manifest["schema"] = schema_summary(written)
     manifest["fixed"] = {"excluded_keys": excluded, "dropped_columns": list(drop_columns),
                          "rows_removed": before - manifest["rows"],
