@@ -38,7 +38,10 @@ def passed_gate(kind: str, names: list[str], run_id: str, verdicts) -> dict[str,
     verdict); skips promote when none did."""
     from airflow.sdk.exceptions import AirflowSkipException
 
-    passed = {verdict["name"] for verdict in verdicts or [] if isinstance(verdict, dict) and verdict.get("name")}
+    # one slice read of the gates' XComs: iterating Airflow's lazy sequence asks for one past the
+    # end and logs that 404 as an error in a green run
+    values = verdicts[:] if verdicts is not None else []
+    passed = {verdict["name"] for verdict in values if isinstance(verdict, dict) and verdict.get("name")}
     if not passed:
         raise AirflowSkipException("no batch of this run passed its quality gate: nothing to promote")
     return BatchArgs.script_args_of([BatchArgs.of(kind, name, run_id) for name in names if name in passed])
