@@ -79,14 +79,17 @@ def list_keys(uri: str, start_after: str | None = None) -> list[str]:
     return [key for key in keys if key > start_after] if start_after else keys
 
 
+def _s3_level(uri: str):
+    """(bucket, prefix, pages) of one S3 folder level: its objects and its sub-folders."""
+    bucket, prefix = split_s3(uri.rstrip("/") + "/")
+    return bucket, prefix, _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
+
+
 def list_folders(uri: str) -> list[str]:
     """The names of the folders directly under uri (a Hudi table's partitions: `order_month=2024-01`)."""
     if is_s3(uri):
-        bucket, prefix = split_s3(uri.rstrip("/") + "/")
-        out = []
-        for page in _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-            out += [item["Prefix"][len(prefix):].rstrip("/") for item in page.get("CommonPrefixes", [])]
-        return sorted(out)
+        _, prefix, pages = _s3_level(uri)
+        return sorted(item["Prefix"][len(prefix):].rstrip("/") for page in pages for item in page.get("CommonPrefixes", []))
     if not os.path.isdir(uri):
         return []
     return sorted(p.name for p in Path(uri).iterdir() if p.is_dir())
@@ -95,11 +98,8 @@ def list_folders(uri: str) -> list[str]:
 def list_children(uri: str) -> list[str]:
     """The files directly under uri (not recursive): Hudi's timeline folder without its subfolders."""
     if is_s3(uri):
-        bucket, prefix = split_s3(uri.rstrip("/") + "/")
-        out = []
-        for page in _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-            out += [f"s3://{bucket}/{item['Key']}" for item in page.get("Contents", [])]
-        return sorted(out)
+        bucket, _, pages = _s3_level(uri)
+        return sorted(f"s3://{bucket}/{item['Key']}" for page in pages for item in page.get("Contents", []))
     if not os.path.isdir(uri):
         return []
     return sorted(str(p) for p in Path(uri).iterdir() if p.is_file())
@@ -399,23 +399,11 @@ class BatchArgs:
         return cls.of(kind, zone.removeprefix("feed_"), run_id, lake_root, registry)
 
     @classmethod
-    def from_argv(cls, argv: Sequence[str] | None, job: str, **extra: str | None) -> tuple["BatchArgs", dict]:
-        """(the batch, the job's own `extra` options) from `--name value` pairs (sys.argv on Glue)."""
-        from autocorp_lake.jobs import glue
-
-        args = glue.parse_args(argv, required=["kind", "name"],
-                               optional={"run_id": None, "lake_root": None, "registry": None,
-                                         "JOB_NAME": job, **extra})
-        if "," in args["name"]:
-            raise BatchArgsError(f"{job} takes one --name, got {args['name']!r}")
-        batch = cls.of(args["kind"], args["name"], args["run_id"], args["lake_root"], args["registry"])
-        return batch, {name: args[name] for name in ("JOB_NAME", *extra)}
-
-    @classmethod
     def many_from_argv(cls, argv: Sequence[str] | None, job: str,
                        **extra: str | None) -> tuple[list["BatchArgs"], dict]:
-        """The batches of a job that runs every table (or feed) of a DAG run in one Spark
-        application: `--name a,b,c` (see `script_args_of`), one batch per name."""
+        """(the batches, the job's own `extra` options) from `--name value` pairs (sys.argv on
+        Glue). Every batch job runs every table (or feed) of a DAG run in one Spark application:
+        `--name a,b,c` (see `script_args_of`), one batch per name."""
         from autocorp_lake.jobs import glue
 
         args = glue.parse_args(argv, required=["kind", "name"],

@@ -526,3 +526,16 @@ def test_maintenance_job_reconciles_with_the_connections_jdbc(monkeypatch, tmp_p
     assert json.loads((tmp_path / reconcile.result_key("r1")).read_text()) == result
 
 
+
+
+def test_one_s3_level_lists_its_files_and_its_folders(aws):
+    """promote finds a Hudi table's partitions (folders) and its timeline (files) one level deep."""
+    from autocorp_lake import lake
+
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="lake")
+    for key in ("curated/hudi/t/order_month=2024-01/a.parquet", "curated/hudi/t/order_month=2024-02/b.parquet",
+                "curated/hudi/t/.hoodie/1.commit", "curated/hudi/t/.hoodie_partition_metadata"):
+        s3.put_object(Bucket="lake", Key=key, Body=b"x")
+    assert lake.list_folders("s3://lake/curated/hudi/t") == [".hoodie", "order_month=2024-01", "order_month=2024-02"]
+    assert lake.list_children("s3://lake/curated/hudi/t/") == ["s3://lake/curated/hudi/t/.hoodie_partition_metadata"]

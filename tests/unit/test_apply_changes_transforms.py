@@ -165,7 +165,7 @@ def test_every_job_parses_its_batch_one_way(tmp_path):
 
     argv = ["--kind", "feed", "--name", "customers", "--run_id", "scheduled__2024-06-01T00:10:00+00:00",
             "--lake_root", f"{tmp_path}/", "--JOB_NAME", "autocorp-promote-dev", "--catalog_database", "x"]
-    batch, extra = BatchArgs.from_argv(argv, "promote", catalog_database="autocorp_curated")
+    [batch], extra = BatchArgs.many_from_argv(argv, "promote", catalog_database="autocorp_curated")
     assert batch.run_id == config.safe_run_id(batch.run_id) == "scheduled__2024-06-01T00_10_00_00_00"
     assert (batch.zone, batch.curated_table, batch.lake_root) == ("feed_customers", "customers_master", str(tmp_path))
     assert batch.staged == f"{tmp_path}/staged/feed_customers/{batch.run_id}"
@@ -177,7 +177,13 @@ def test_every_job_parses_its_batch_one_way(tmp_path):
     assert BatchArgs.from_script_args(batch.script_args()) == batch
     assert BatchArgs.of_zone("feed_customers", batch.run_id, batch.lake_root) == batch
     with pytest.raises(glue_argument_error()):
-        BatchArgs.from_argv(["--name", "customers"], "promote")  # no --kind
+        BatchArgs.many_from_argv(["--name", "customers"], "promote")  # no --kind
+    batches, _ = BatchArgs.many_from_argv(["--kind", "table", "--name", "customers,sales_order", "--run_id", "r"],
+                                          "apply_changes")
+    assert [b.name for b in batches] == ["customers", "sales_order"]
+    assert BatchArgs.script_args_of(batches)["--name"] == "customers,sales_order"
+    with pytest.raises(BatchArgsError, match="one kind, run"):
+        BatchArgs.script_args_of([batches[0], BatchArgs.of("feed", "customers", "r")])
     with pytest.raises(BatchArgsError, match="--kind 'tabel'"):
         BatchArgs.of("tabel", "customers", "r")
 
