@@ -4,6 +4,9 @@
 #
 #   AIRFLOW_PORT=8089 make airflow      any free port (default 8080), loopback only
 #
+# Beside Airflow it starts the job server (`autocorp-lake job-server`, on AIRFLOW_PORT + 1 unless
+# AUTOCORP_JOB_SERVER_PORT says otherwise): the Glue job tasks run in its warm Spark session.
+#
 # Everything that names the api-server follows the port: the UI/API base URL, the execution API
 # URL that task processes call, and the JWT issuer. The JWT secret is generated once and kept in
 # $AIRFLOW_HOME/jwt_secret (mode 600), so every component and every restart agree on it. The
@@ -38,9 +41,16 @@ export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="${AIRFLOW__DAG_PROCESSOR__REFRE
 PASSWORDS="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
 
 $BIN/airflow db migrate >/dev/null
+# The Glue job tasks run their jobs in this one warm Spark session instead of a spark-submit JVM
+# each (autocorp_lake/local/job_server.py); AUTOCORP_JOB_SERVER_PORT moves it (default: the UI's + 1).
+JOB_PORT=${AUTOCORP_JOB_SERVER_PORT:-$((PORT + 1))}
+$BIN/autocorp-lake job-server --port "$JOB_PORT" &
+job_server_pid=$!
+trap 'kill -TERM "$job_server_pid" 2>/dev/null || true' EXIT
+export AUTOCORP_JOB_SERVER="127.0.0.1:${JOB_PORT}"
 $BIN/airflow standalone &
 airflow_pid=$!
-trap 'kill -TERM "$airflow_pid" 2>/dev/null; wait "$airflow_pid"' INT TERM
+trap 'kill -TERM "$airflow_pid" "$job_server_pid" 2>/dev/null; wait "$airflow_pid"' INT TERM
 
 # Print where to go once the api-server answers (standalone's own banner scrolls away).
 for _ in $(seq 1 180); do

@@ -155,6 +155,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     return runner.run_dag(args.dag_id, conf=conf, log=lambda line: console.print(line, markup=False, highlight=False))
 
 
+def cmd_job_server(args: argparse.Namespace) -> int:
+    import logging
+
+    from autocorp_lake import config
+    from autocorp_lake.local import job_server
+
+    log_file = config.spark_settings().log_file
+    if log_file and not args.verbose:
+        os.makedirs(os.path.dirname(log_file), exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format=job_server.LOG_FORMAT,
+                        filename=log_file if log_file and not args.verbose else None)
+    err_console.print(f"job server on {job_server.LOOPBACK}:{args.port}: Glue jobs run in one warm Spark session"
+                      + (f"; its log: {log_file}" if log_file and not args.verbose else ""))
+    job_server.serve(args.port)
+    return 0
+
+
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from autocorp_lake import reconcile
 
@@ -377,6 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dag_id")
     p.add_argument("--conf", default=None, help="DAG run conf as JSON")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("job-server", help="run the local Glue jobs in one warm Spark session (make airflow starts "
+                                          "it; its tasks find it through AUTOCORP_JOB_SERVER)")
+    p.add_argument("--port", type=int, required=True, help="the port on 127.0.0.1")
+    p.set_defaults(func=cmd_job_server)
 
     p = sub.add_parser("reconcile", help="compare source and curated row by row; exit 1 on any difference")
     p.add_argument("--table", default=None)

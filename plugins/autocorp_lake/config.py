@@ -69,6 +69,20 @@ def spark_in_process() -> bool:
     return os.environ.get("AUTOCORP_SPARK_INPROCESS", "0").strip().lower() in ("1", "true", "yes")
 
 
+def job_server() -> str | None:
+    """AUTOCORP_JOB_SERVER=127.0.0.1:<port>: the local target's Glue job tasks run their jobs on
+    that job server's warm Spark session (`make airflow` starts it and sets this); unset: each
+    task starts spark-submit. Loopback only."""
+    value = os.environ.get("AUTOCORP_JOB_SERVER", "").strip()
+    if not value:
+        return None
+    host, _, port = value.rpartition(":")
+    if host not in ("127.0.0.1", "localhost") or not port.isdigit():
+        raise ConfigError(f"AUTOCORP_JOB_SERVER={value!r}: use 127.0.0.1:<port> (the job server listens on "
+                          "loopback only), or unset it to run each job with spark-submit")
+    return value
+
+
 def use_include_from(registry_uri: str | None, with_suites: bool = False) -> None:
     """In a Glue job, whose registry (and the GX suites beside it, in quality/) sit in S3: copy
     them to a local include/ folder and use it. Locally the repo's include/ is used as it is."""
@@ -592,6 +606,12 @@ def gate_freshness_hours() -> float:
 def gate_feed_freshness_days() -> float:
     """AUTOCORP_GATE_FEED_FRESHNESS_DAYS (3650): a feed's newest updated_at/created_at is at most this old."""
     return env_float("AUTOCORP_GATE_FEED_FRESHNESS_DAYS", 3650)
+
+
+def job_threads() -> int:
+    """AUTOCORP_JOB_THREADS (4): how many tables or feeds a job stages, or promotes, at the same
+    time in its Spark application (1: one after the other)."""
+    return env_int("AUTOCORP_JOB_THREADS", 4, minimum=1)
 
 
 def gate_docs_keep() -> int:

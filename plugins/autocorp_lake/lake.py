@@ -309,6 +309,12 @@ def job_result_key(run_id: str, job: str, zone: str) -> str:
     return f"{run_prefix(run_id)}/{job}/{zone}.json"
 
 
+def job_run_key(run_id: str, job: str) -> str:
+    """One job run of a DAG run as a whole: its wall seconds (per phase) and its batches, read by
+    `bench` (a job stages or promotes several batches at a time, so their seconds overlap)."""
+    return f"{run_prefix(run_id)}/{job}.json"
+
+
 CURATED_PREFIX = "curated/hudi"
 
 

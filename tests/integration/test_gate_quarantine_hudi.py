@@ -91,3 +91,30 @@ def test_feed_batch_clean_gate_promote(spark, tmp_path):
     result = promote.main(args + ["--hive_sync", "false"])["sales_orders"]
     assert result["written"] is True and result["table"] == "sales_orders_history"
     assert spark.read.format("hudi").load(str(lake / "curated/hudi/sales_orders_history")).count() == 5
+
+
+def test_promote_writes_tables_concurrently_and_names_the_one_that_failed(spark, tmp_path):
+    """One promote run over three tables, written at the same time: the two staged ones land whole
+    (row by row) with their results; the one without a staged batch fails the job by name."""
+    from autocorp_lake.jobs import promote
+
+    lake = tmp_path / "lake"
+    customers = _customers_table([1, 2, 3, 4])
+    write_staged(lake, "customers", "r1", customers)
+    (lake / "staged/customers/r1/_batch.json").write_text(json.dumps(
+        {"table": "customers", "run_id": "r1", "rows": customers.num_rows, "mode": "bulk_insert"}))
+    orders = _orders_table()
+    _stage(lake, "r1", orders, "bulk_insert")
+    with pytest.raises(promote.PromoteFailed, match=r"auto_parts: no staged batch .*\(promoted: customers, sales_order\)"):
+        promote.main(["--kind", "table", "--name", "customers,sales_order,auto_parts", "--run_id", "r1",
+                      "--lake_root", str(lake), "--registry", str(REPO / "include/tables.yaml"), "--hive_sync", "false"])
+    for table, source, key in (("customers", customers, "customer_id"), ("sales_order", orders, "order_id")):
+        curated = spark.read.format("hudi").load(str(lake / "curated/hudi" / table)).toPandas()
+        expected = source.to_pandas()
+        assert sorted(curated[key]) == sorted(expected[key])
+        for column in ("email",) if table == "customers" else ("invoice_number", "total_amount"):
+            assert dict(zip(curated[key], curated[column])) == dict(zip(expected[key], expected[column]))
+        result = json.loads((lake / "logs/runs/r1/promote" / f"{table}.json").read_text())
+        assert (result["written"], result["operation"], result["rows"]) == (True, "bulk_insert", len(expected))
+    assert not (lake / "logs/runs/r1/promote/auto_parts.json").exists()
+    assert not (lake / "curated/hudi/auto_parts").exists()

@@ -271,13 +271,20 @@ def test_the_staging_job_gates_a_big_batch_on_spark_and_its_task_fails_as_the_wo
     assert again["gate"] == "failed" and not (lake / "staged/sales_order/big_bad").exists()
 
 
-def test_a_batch_that_fails_to_stage_fails_only_its_own_gate_task(lake, spark):
+def test_a_batch_that_fails_to_stage_fails_only_its_own_gate_task(lake, spark, monkeypatch):
     """One table's staging error is recorded as its result: the others are staged and gated, and
-    that table's quality_gate task fails with the cause."""
+    that table's quality_gate task fails with the cause. The batches are staged at the same time
+    (each waits for the other at a barrier), and the job run's wall seconds are recorded."""
+    import threading
+
     from autocorp_lake.jobs import staging
     from autocorp_lake.quality import dispatch
 
+    monkeypatch.setenv("AUTOCORP_JOB_THREADS", "2")
+    both_staging = threading.Barrier(2, timeout=60)
+
     def stage(batch: BatchArgs) -> dict:
+        both_staging.wait()
         if batch.name == "customers":
             raise ValueError("columns ['customer_id'] are missing from the changes")
         write_staged(lake, batch.zone, batch.run_id, _orders_table())
@@ -291,6 +298,9 @@ def test_a_batch_that_fails_to_stage_fails_only_its_own_gate_task(lake, spark):
                                              r"columns \['customer_id'\] are missing"):
         dispatch.verdict(batches[0])
     assert dispatch.verdict(batches[1])["rows"] == 12
+    job_run = json.loads((lake / "logs/runs/r1/apply_changes.json").read_text())
+    assert job_run["zones"] == ["customers", "sales_order"]
+    assert job_run["seconds"] == pytest.approx(job_run["stage_seconds"] + job_run["gate_seconds"], abs=0.05)
 
 
 @pytest.mark.parametrize("variable, read", [

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from autocorp_lake.bench.common import BenchError
+from autocorp_lake.bench.common import BenchError, free_loopback_port
 
 SCRIPT = Path("scripts") / "airflow_standalone.sh"
 TERMINAL = {"success", "failed"}
@@ -111,11 +111,13 @@ class Api:
 def standalone_env(base: Mapping[str, str], port: int, **settings: str) -> dict[str, str]:
     """`base` without its Airflow settings (the script sets them for its own home and port) nor
     what would change how tasks run (in-process Spark, a lake elsewhere, the CLI's Spark log file),
-    plus AIRFLOW_PORT and `settings`."""
+    plus AIRFLOW_PORT, a free port for the job server and `settings`."""
     env = {key: value for key, value in base.items()
            if not key.startswith("AIRFLOW")
-           and key not in ("AUTOCORP_SPARK_INPROCESS", "AUTOCORP_LAKE_DIR", "AUTOCORP_SPARK_LOG_FILE")}
-    env.update({"AIRFLOW_PORT": str(port), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", **settings})
+           and key not in ("AUTOCORP_SPARK_INPROCESS", "AUTOCORP_LAKE_DIR", "AUTOCORP_SPARK_LOG_FILE",
+                           "AUTOCORP_JOB_SERVER")}
+    env.update({"AIRFLOW_PORT": str(port), "AUTOCORP_JOB_SERVER_PORT": str(free_loopback_port()),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False", **settings})
     return env
 
 

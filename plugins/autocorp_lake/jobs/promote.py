@@ -24,7 +24,10 @@ import datetime as dt
 import json
 import logging
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Sequence
 
 from autocorp_lake import config, lake
@@ -41,6 +44,9 @@ DEFAULT_BUCKETS = 4  # bucket index of an unpartitioned table without `buckets` 
 # into customers took 1.2-2.0 s without it, the server and the per-commit clean and hive sync
 # against 3.9-5.5 s with all three); a big batch keeps it (one file listing for all executors).
 SMALL_BATCH_ROWS = 100_000
+# Tables are promoted concurrently, but one catalog change at a time: a write that syncs the
+# catalog (a new table, column or partition) holds this lock, as does the check whether to sync.
+CATALOG_LOCK = threading.Lock()
 
 
 def key_generator(spec: dict) -> str:
@@ -259,21 +265,34 @@ class PromoteFailed(RuntimeError):
 
 def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
     """Every batch of `--name a,b,...` (those that passed their gate) into its Hudi table, in this
-    Spark application; each result is written to `logs/runs/<run_id>/promote/<zone>.json`. A batch
-    that fails does not stop the others; the job fails at the end naming it (a rerun skips the
-    promoted ones: their batch is in the checkpoint)."""
+    Spark application, several tables at a time (`config.job_threads`); each result is written
+    to `logs/runs/<run_id>/promote/<zone>.json`. A batch that fails does not stop the others; the
+    job fails at the end naming it (a rerun skips the promoted ones: their batch is in the
+    checkpoint)."""
     batches, args = lake.BatchArgs.many_from_argv(argv, "promote", catalog_database="autocorp_curated",
                                                   hive_sync="true")
     spark, job = glue.start(args["JOB_NAME"], args, "promote")
     results, failed = {}, {}
-    for batch in batches:
+
+    def promote_one(batch: lake.BatchArgs) -> None:
         try:
             results[batch.name] = promote(spark, batch, args)
         except Exception as exc:  # noqa: BLE001 - the others still go; named at the end
             log.exception("promote of %s, run %s, failed", batch.zone, batch.run_id)
             failed[batch.name] = exc
-            continue
+            return
         lake.write_json(batch.uri(lake.job_result_key(batch.run_id, "promote", batch.zone)), results[batch.name])
+
+    # A small batch's write is mostly Hudi's driver-side work (timeline, file listing, index
+    # lookup, commit): other tables' writes fill the cores meanwhile. Each table has its own timeline.
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=config.job_threads(), thread_name_prefix="promote") as pool:
+        list(pool.map(promote_one, batches))
+    if batches:
+        lake.write_json(batches[0].uri(lake.job_run_key(batches[0].run_id, "promote")), {
+            "job": "promote", "zones": [batch.zone for batch in batches], "failed": sorted(failed),
+            "seconds": round(time.monotonic() - started, 2)})
+    results = {batch.name: results[batch.name] for batch in batches if batch.name in results}
     if len(failed) == 1 and not results:
         raise next(iter(failed.values()))
     if failed:
@@ -321,11 +340,13 @@ def promote(spark, batch: lake.BatchArgs, args: dict) -> dict:
         check_bucket_layout(lake_root, spec, batch.kind)
         columns = table_columns(lake_root, table)
         df = align_to_table(df, columns)
-    sync = args["hive_sync"].lower() == "true" and catalog_needs_sync(
-        spark, lake_root, spec, df, columns, args["catalog_database"])
+    with CATALOG_LOCK:
+        sync = args["hive_sync"].lower() == "true" and catalog_needs_sync(
+            spark, lake_root, spec, df, columns, args["catalog_database"])
     options = hudi_options(spec, operation, run_id, args["catalog_database"], hive_sync=sync,
                            metadata=metadata_table_default(lake_root), rows=result["rows"])
-    df.write.format("hudi").options(**options).mode("append").save(lake.hudi_table_uri(lake_root, table))
+    with CATALOG_LOCK if sync else nullcontext():
+        df.write.format("hudi").options(**options).mode("append").save(lake.hudi_table_uri(lake_root, table))
 
     instant = batch_on_timeline(lake_root, table, run_id)
     if instant is None:

@@ -2,7 +2,8 @@
 every batch of a DAG run staged and validated by its quality gate in one Spark application.
 
 One Glue job run per DAG run stages all its tables (or feeds), so a CDC round starts two Glue runs
-(this one and promote), not three per table. Each batch is staged, then validated with its GX
+(this one and promote), not three per table. The batches are staged, several at a time
+(`config.job_threads`), then each is validated with its GX
 suite (`quality.gate.run_gate`, on pandas or on this Spark session by its size); the gate writes
 `logs/quality/<zone>/<run_id>/result.json` and quarantines a batch that fails a critical
 expectation. The per-table `quality_gate` tasks read those verdicts (`quality.dispatch.verdict`)
@@ -20,9 +21,10 @@ import datetime as dt
 import logging
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Sequence
 
-from autocorp_lake import lake
+from autocorp_lake import config, lake
 from autocorp_lake.lake import BatchArgs
 
 log = logging.getLogger(__name__)
@@ -35,11 +37,23 @@ def stage_and_validate(batches: Sequence[BatchArgs], stage: Callable[[BatchArgs]
     every staged batch gated: a child table's orphan check sees its parent's batch of this run.
     Returns {name: what `stage` returned + `gate`: passed | warning | empty | failed | error |
     promoted (+ `error`: the cause)}."""
-    staged = {batch.name: _timed("stage_seconds", _stage_one, batch, stage) for batch in batches}
+    # Staging is Spark work per table (a CSV's parse is one task): several at a time keep the
+    # cores busy. The gates go one after the other (GX contexts, one Data Docs site).
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=config.job_threads(), thread_name_prefix="stage") as pool:
+        staged = dict(zip([batch.name for batch in batches],
+                          pool.map(lambda batch: _timed("stage_seconds", _stage_one, batch, stage), batches)))
+    stage_seconds = time.monotonic() - started
     outcomes = {batch.name: _timed("gate_seconds", _validate_one, batch, staged[batch.name]) for batch in batches}
     for batch in batches:  # what this run did per batch, on either target (a Glue run's XCom is its id)
         lake.write_json(batch.uri(lake.job_result_key(batch.run_id, batch.transform_job, batch.zone)),
                         {key: value for key, value in outcomes[batch.name].items() if key != "schema"})
+    if batches:
+        first = batches[0]
+        lake.write_json(first.uri(lake.job_run_key(first.run_id, first.transform_job)), {
+            "job": first.transform_job, "zones": [batch.zone for batch in batches],
+            "stage_seconds": round(stage_seconds, 2), "gate_seconds": round(time.monotonic() - started - stage_seconds, 2),
+            "seconds": round(time.monotonic() - started, 2)})
     return outcomes
 
 

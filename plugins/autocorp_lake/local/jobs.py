@@ -1,9 +1,10 @@
 """Run a Glue job on the local target.
 
 In-process (`autocorp_lake.jobs.<job>.main(argv)` with the current SparkSession; the default when
-AUTOCORP_SPARK_INPROCESS=1, as in the tests) or as a `spark-submit` child of the job's entry point
-`glue_scripts/<job>.py` with the local Spark settings (the default otherwise), streaming its log
-and raising with the log's tail on failure.
+AUTOCORP_SPARK_INPROCESS=1, as in the tests), on the job server's warm session when
+AUTOCORP_JOB_SERVER names one (`make airflow`; local/job_server.py), or as a `spark-submit` child
+of the job's entry point `glue_scripts/<job>.py` with the local Spark settings (the default
+otherwise). The last two stream the job's log and raise with its tail on failure.
 """
 
 from __future__ import annotations
@@ -115,6 +116,20 @@ def run_in_process(job: str, args: dict):
     return module.main(to_argv(args))
 
 
+def _run_on_job_server(address: str, script: str, args: dict, log: Callable[[str], None], tail_lines: int):
+    """The job on the job server's warm session (local/job_server.py); what main() returns."""
+    from autocorp_lake.local import job_server
+
+    outcome = job_server.submit(address, script, {k: v for k, v in args.items() if v is not None}, log)
+    if outcome.get("ok"):
+        return outcome.get("result")
+    trace = outcome.get("traceback", "").splitlines()[-tail_lines:]
+    raise GlueScriptError(
+        f"Glue job {script} failed on the job server ({address}): {outcome.get('error')}"
+        f"\narguments: {to_argv(args)}\n" + "\n".join(trace) + f"\ncause: {outcome.get('error')}"
+    )
+
+
 def run_glue_script(script: str, args: dict, in_process: bool | None = None,
                     log: Callable[[str], None] | None = None, tail_lines: int = 60):
     """Run a Glue script locally; in-process returns what main() returns, spark-submit None."""
@@ -122,17 +137,25 @@ def run_glue_script(script: str, args: dict, in_process: bool | None = None,
         in_process = config.spark_in_process()
     if in_process:
         return run_in_process(script, args)
-
-    from autocorp_lake.local import spark as local_spark
-
-    path = script_path(script)
-    command = local_spark.spark_submit_command(str(path), {k: v for k, v in args.items() if v is not None})
     if log is None:
         level_of = ChildLogLevels()
 
         def log(line: str) -> None:
             child_log.log(level_of(line), "%s", line)
 
+    address = config.job_server()
+    if address:
+        from autocorp_lake.local import job_server
+
+        try:
+            return _run_on_job_server(address, script, args, log, tail_lines)
+        except job_server.Unavailable as exc:
+            child_log.warning("%s; running %s with spark-submit", exc, script)
+
+    from autocorp_lake.local import spark as local_spark
+
+    path = script_path(script)
+    command = local_spark.spark_submit_command(str(path), {k: v for k, v in args.items() if v is not None})
     tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
     errors: list[str] = []
     process = subprocess.Popen(

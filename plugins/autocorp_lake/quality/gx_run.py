@@ -79,7 +79,13 @@ def open_site(lake_root: str, workdir: str) -> Site:
 
 def validate(context, suite, data, engine: str, zone: str, run_id: str, key: str | None,
              parameters: dict, run_time: dt.datetime):
-    """Run the suite on a pandas or Spark dataframe; the GX ExpectationSuiteValidationResult."""
+    """Run the suite on a pandas or Spark dataframe; the GX ExpectationSuiteValidationResult.
+
+    Every expectation that fails carries its counts and samples (SUMMARY, with the key of each
+    sampled row). On Spark each metric of those is a Spark job of its own (51 jobs for
+    sales_order_parts' suite against 13 for pass or fail only: 11 against 5 s on its 1.69M rows in
+    a warm session), so a first pass decides pass or fail and a second pass describes only the expectations that
+    failed; the stored result holds both."""
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -93,15 +99,49 @@ def validate(context, suite, data, engine: str, zone: str, run_id: str, key: str
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=run_name(zone, run_id), data=batch_definition, suite=suite)
     )
-    result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+    detailed: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
     if key and key in list(data.columns):
-        result_format["unexpected_index_column_names"] = [key]
-    return definition.run(
+        detailed["unexpected_index_column_names"] = [key]
+    result = definition.run(
         batch_parameters={"dataframe": data},
         expectation_parameters=parameters,
-        result_format=result_format,
+        result_format=detailed if engine == "pandas" else {"result_format": "BOOLEAN_ONLY"},
         run_id=RunIdentifier(run_name=run_name(zone, run_id), run_time=run_time.replace(tzinfo=dt.timezone.utc)),
     )
+    failed = [index for index, item in enumerate(result.results) if not item.success]
+    if engine != "pandas" and failed:
+        _describe_failures(context, result, failed, batch_definition, data, parameters, detailed, zone, run_id)
+    return result
+
+
+def _signature(config) -> str:
+    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+    return config.type + json.dumps(kwargs, sort_keys=True, default=str)
+
+
+def _describe_failures(context, result, failed: list[int], batch_definition, data, parameters: dict,
+                       detailed: dict, zone: str, run_id: str) -> None:
+    """The failed expectations validated again with counts and samples; their results replace the
+    first pass's, in the result and in the results store."""
+    import great_expectations as gx
+    from great_expectations.validator.v1_validator import Validator
+
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    configs = [result.results[index].expectation_config for index in failed]
+    suite = gx.ExpectationSuite(name=f"{zone}__failed", expectations=[  # copies: not bound to the run's suite
+        ExpectationConfiguration(type=c.type, kwargs=c.kwargs, meta=c.meta).to_domain_obj() for c in configs])
+    validator = Validator(batch_definition=batch_definition, batch_parameters={"dataframe": data},
+                          result_format=detailed)
+    described = {_signature(item.expectation_config): item
+                 for item in validator.validate_expectation_suite(suite, parameters).results}
+    for index in failed:
+        result.results[index] = described.get(_signature(result.results[index].expectation_config),
+                                              result.results[index])
+    store = context.validation_results_store
+    for stored in store.list_keys():
+        if stored.run_id.run_name == run_name(zone, run_id):
+            store.set(stored, result)
 
 
 def jsonable(value):

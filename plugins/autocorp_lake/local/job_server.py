@@ -1,0 +1,198 @@
+"""A warm Spark application for the Glue jobs of the local scheduler (`make airflow`).
+
+Under the scheduler each Glue job task used to start its own `spark-submit` child: a JVM, Spark,
+Hudi's and the Hive metastore client's classes, about 20 s before the job's first line, twice per
+CDC round. `make airflow` now starts `autocorp-lake job-server` beside Airflow: one process that
+builds the local SparkSession once and runs every job the tasks send it in that session, one job
+at a time (as one Spark application would; two DAGs' jobs queue). The tasks find it through
+AUTOCORP_JOB_SERVER (`127.0.0.1:<port>`); without it, or when nothing answers there, a task runs
+its job with spark-submit as before. On AWS nothing changes: each task starts a Glue job run.
+
+The server runs the same code as spark-submit would (`autocorp_lake.jobs.<job>.main`), imported
+once: restart `make airflow` after changing a job.
+
+Protocol, HTTP on loopback only:
+- `POST /run` with `{"job": "promote", "args": {"--kind": ..., ...}}` answers with the job's log
+  lines as they are written (`yyyy-mm-dd HH:MM:SS,mmm LEVEL logger: message`), then one last line
+  `RESULT <json>`: `{"ok": true, "result": ...}` or `{"ok": false, "error": "<Type>: <message>",
+  "traceback": "..."}`;
+- `GET /health`: `{"ok": true, "ready": bool, "jobs_run": n}` (ready once the session is built).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+log = logging.getLogger(__name__)
+
+RESULT_PREFIX = "RESULT "
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOOPBACK = "127.0.0.1"
+
+
+class Unavailable(RuntimeError):
+    """No job server answers at the address: run the job another way."""
+
+
+class _Lines(logging.Handler):
+    """Every log record of the process while a job runs, as formatted lines in a queue."""
+
+    def __init__(self, lines: queue.Queue):
+        super().__init__(logging.INFO)
+        self.lines = lines
+        self.setFormatter(logging.Formatter(LOG_FORMAT))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.put(self.format(record))
+        except Exception:  # noqa: BLE001 - a log line must never fail the job
+            self.handleError(record)
+
+
+class JobServer(ThreadingHTTPServer):
+    """The HTTP server, its SparkSession (built in the background at start) and its one-job lock."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int):
+        super().__init__((LOOPBACK, port), _Handler)
+        self.job_lock = threading.Lock()
+        self.ready = threading.Event()
+        self.start_error: BaseException | None = None
+        self.jobs_run = 0
+        self.spark = None
+        threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
+
+    def _warm_up(self) -> None:
+        try:
+            from autocorp_lake.jobs import glue
+
+            started = time.monotonic()
+            self.spark = glue.get_spark("autocorp-job-server")
+            log.info("Spark session ready in %.1f s", time.monotonic() - started)
+        except BaseException as exc:  # noqa: BLE001 - every request then fails with the cause
+            self.start_error = exc
+            log.exception("the job server's Spark session could not start")
+        finally:
+            self.ready.set()
+
+    def run_job(self, job: str, args: dict, write: Callable[[str], None]) -> dict:
+        """Run one job in the warm session, writing its log lines as they come; its outcome."""
+        from autocorp_lake.local import jobs
+
+        with self.job_lock:
+            self.ready.wait()
+            if self.start_error is not None:
+                return {"ok": False, "error": f"the job server's Spark session did not start: {self.start_error!r}",
+                        "traceback": ""}
+            lines: queue.Queue = queue.Queue()
+            handler = _Lines(lines)
+            root = logging.getLogger()
+            root.addHandler(handler)
+            outcome: dict = {}
+
+            def work() -> None:
+                # the job's glue.get_spark() finds the warm session (the JVM's active session is per thread)
+                self.spark._jvm.SparkSession.setActiveSession(self.spark._jsparkSession)
+                try:
+                    outcome.update(ok=True, result=jobs.run_in_process(job, args))
+                except BaseException as exc:  # noqa: BLE001 - sent to the task, which fails with it
+                    outcome.update(ok=False, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+
+            worker = threading.Thread(target=work, name=f"job-{job}")
+            worker.start()
+            try:
+                while worker.is_alive() or not lines.empty():
+                    try:
+                        write(lines.get(timeout=0.5))
+                    except queue.Empty:
+                        continue
+            finally:
+                worker.join()
+                root.removeHandler(handler)
+                self.jobs_run += 1
+            return outcome
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: JobServer
+    protocol_version = "HTTP/1.0"  # the answer's end is the connection's end: lines stream as they come
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def _answer(self, status: int, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.end_headers()
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        if self.path != "/health":
+            self._answer(404)
+            return
+        self._answer(200)
+        self.wfile.write(json.dumps({"ok": self.server.start_error is None, "ready": self.server.ready.is_set(),
+                                     "jobs_run": self.server.jobs_run}).encode())
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        if self.path != "/run":
+            self._answer(404)
+            return
+        try:
+            request = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            job, args = request["job"], dict(request["args"])
+        except (ValueError, KeyError, TypeError) as exc:
+            self._answer(400, "text/plain")
+            self.wfile.write(f"a run request is {{\"job\": name, \"args\": {{...}}}}: {exc}\n".encode())
+            return
+        self._answer(200, "text/plain; charset=utf-8")
+
+        def write(line: str) -> None:
+            self.wfile.write((line.replace("\n", "\n  ") + "\n").encode())
+            self.wfile.flush()
+
+        outcome = self.server.run_job(job, args, write)
+        write(RESULT_PREFIX + json.dumps(outcome, default=str))
+
+
+def serve(port: int) -> None:
+    """Run the job server on 127.0.0.1:port until interrupted."""
+    server = JobServer(port)
+    log.info("job server on %s:%d (AUTOCORP_JOB_SERVER=%s:%d)", LOOPBACK, port, LOOPBACK, port)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+# --- the client: a task's side -----------------------------------------------------------------
+
+
+def submit(address: str, job: str, args: dict, log_line: Callable[[str], None]) -> dict:
+    """Run `job` on the job server at `address` (host:port), passing each log line to `log_line`;
+    the job's outcome (`ok`, and `result` or `error` + `traceback`). Raises Unavailable when no
+    server answers (nothing was run), RuntimeError when the server went away mid-job."""
+    body = json.dumps({"job": job, "args": args}).encode()
+    request = urllib.request.Request(f"http://{address}/run", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        response = urllib.request.urlopen(request, timeout=None)  # a job runs as long as it runs
+    except (urllib.error.URLError, ConnectionError) as exc:
+        raise Unavailable(f"no job server answers at {address}: {exc}") from exc
+    with response:
+        for raw in response:
+            line = raw.decode("utf-8", errors="replace").rstrip("\n")
+            if line.startswith(RESULT_PREFIX):
+                return json.loads(line[len(RESULT_PREFIX):])
+            log_line(line)
+    raise RuntimeError(f"the job server at {address} closed the connection before {job} finished; "
+                       "see its log (.local/logs/job-server.log), then rerun the task")

@@ -1,0 +1,79 @@
+"""The job server (`autocorp-lake job-server`, started by `make airflow`): a task's Glue job runs in
+its warm Spark session, with the job's result, log lines and failure brought back to the task."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from test_quality_gate import _orders_table, write_staged  # noqa: E402
+
+
+@pytest.fixture()
+def job_server(spark, monkeypatch):
+    from autocorp_lake.bench.common import free_loopback_port
+    from autocorp_lake.local import job_server
+
+    server = job_server.JobServer(free_loopback_port())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    address = f"127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("AUTOCORP_JOB_SERVER", address)
+    try:
+        assert server.ready.wait(120)
+        yield address
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _promote_args(lake: Path, run_id: str) -> dict:
+    return {"kind": "table", "name": "sales_order", "run_id": run_id, "lake_root": str(lake),
+            "registry": str(REPO / "include/tables.yaml"), "hive_sync": "false", "JOB_NAME": "promote"}
+
+
+def test_a_job_runs_on_the_job_server_and_its_failure_reaches_the_task(job_server, spark, tmp_path):
+    from autocorp_lake.local import jobs
+
+    health = json.loads(urllib.request.urlopen(f"http://{job_server}/health", timeout=10).read())
+    assert health == {"ok": True, "ready": True, "jobs_run": 0}
+
+    lake = tmp_path / "lake"
+    orders = _orders_table()
+    folder = write_staged(lake, "sales_order", "s1", orders)
+    (folder / "_batch.json").write_text(json.dumps({"table": "sales_order", "run_id": "s1", "rows": orders.num_rows,
+                                                   "mode": "bulk_insert"}))
+    result = jobs.run_glue_script("promote", _promote_args(lake, "s1"), in_process=False, log=lambda line: None)
+    assert (result["sales_order"]["written"], result["sales_order"]["rows"]) == (True, 12)
+    curated = spark.read.format("hudi").load(str(lake / "curated/hudi/sales_order")).toPandas()
+    assert dict(zip(curated["order_id"], curated["invoice_number"])) == dict(
+        zip(orders.column("order_id").to_pylist(), orders.column("invoice_number").to_pylist()))
+
+    lines: list[str] = []
+    with pytest.raises(jobs.GlueScriptError, match=r"failed on the job server .*FileNotFoundError: no staged batch") as failed:
+        jobs.run_glue_script("promote", _promote_args(lake, "missing"), in_process=False, log=lines.append)
+    assert "'--run_id', 'missing'" in str(failed.value).split("\n")[1]  # the arguments, after the cause
+    assert str(failed.value).splitlines()[-1].startswith("cause: FileNotFoundError: no staged batch")
+    assert any("ERROR" in line and "promote of sales_order, run missing, failed" in line for line in lines)
+    health = json.loads(urllib.request.urlopen(f"http://{job_server}/health", timeout=10).read())
+    assert health["jobs_run"] == 2
+
+
+def test_no_job_server_at_the_address_is_unavailable_and_only_loopback_is_accepted(monkeypatch):
+    from autocorp_lake import config
+    from autocorp_lake.bench.common import free_loopback_port
+    from autocorp_lake.local import job_server
+
+    with pytest.raises(job_server.Unavailable, match="no job server answers"):
+        job_server.submit(f"127.0.0.1:{free_loopback_port()}", "promote", {}, print)
+    monkeypatch.setenv("AUTOCORP_JOB_SERVER", "10.0.0.5:8081")
+    with pytest.raises(config.ConfigError, match="loopback only"):
+        config.job_server()
