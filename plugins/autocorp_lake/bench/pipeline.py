@@ -83,17 +83,18 @@ def run(scale: str = "full") -> dict:
         root = _lake_root(env.work)
         table_run, feed_run = _newest_run(root, "apply_changes"), _newest_run(root, "clean_feed")
         tables, feeds = _per_batch(table_run, "apply_changes"), _per_batch(feed_run, "clean_feed")
+        table_jobs, feed_jobs = _job_rows(table_run, "apply_changes", "table"), _job_rows(feed_run, "clean_feed", "feed")
         full_load_s = _full_load_seconds(root)
     rows = [
         {"figure": f"{scale}-scale bootstrap, `run autocorp_bootstrap` (goal <= {BOOTSTRAP_GOAL_S} at full scale)",
          "value": round(bootstrap_s, 1), "unit": "s"},
         {"figure": "  full load (the local DMS: COPY into the DMS parquet files)", "value": full_load_s, "unit": "s"},
-        *_job_rows(table_run, "apply_changes", "table"),
+        *table_jobs,
         *_breakdown("  table", tables),
         {"figure": "reconcile after it (source vs curated, row by row)", "value": round(reconcile_s, 1), "unit": "s"},
         {"figure": f"{scale}-scale feeds, `run autocorp_files` (goal <= {FEEDS_GOAL_S} at full scale)",
          "value": round(files_s, 1), "unit": "s"},
-        *_job_rows(feed_run, "clean_feed", "feed"),
+        *feed_jobs,
         *_breakdown("  feed", feeds),
     ]
     return {"rows": rows, "scale": scale}
