@@ -142,8 +142,13 @@ def read_feed_csv(spark, uri: str, expected: Sequence[str]) -> DataFrame:
     return numbered.drop("_mono").repartition(spark.sparkContext.defaultParallelism)
 
 
+# What `_trimmed` strips from both ends: Java's \s and the no-break space. One trim by a set of
+# characters, not a regex: the regex was a third of classify's time on a million-row feed.
+TRIMMED = " \t\n\u000b\f\r\u00a0"
+
+
 def _trimmed(column: str) -> Column:
-    value = F.trim(F.regexp_replace(F.col(column), r"^[\s\u00a0]+|[\s\u00a0]+$", ""))
+    value = F.expr(f"trim(BOTH '{TRIMMED}' FROM `{column}`)")
     return F.when(value == "", F.lit(None)).otherwise(value)
 
 
@@ -154,14 +159,13 @@ def repaired_amount(column: str) -> Column:
 
 
 def _is_valid_timestamp(text: Column) -> Column:
-    """Matches the pattern and is a real calendar date/time (no parser leniency, no exceptions)."""
-    year = F.regexp_extract(text, TIMESTAMP_RE, 1).cast("int")
-    month = F.regexp_extract(text, TIMESTAMP_RE, 2).cast("int")
-    day = F.regexp_extract(text, TIMESTAMP_RE, 3).cast("int")
-    hour = F.regexp_extract(text, TIMESTAMP_RE, 5)
-    minute = F.regexp_extract(text, TIMESTAMP_RE, 6)
-    second = F.regexp_extract(text, TIMESTAMP_RE, 7)
-    time_ok = (hour == "") | ((hour.cast("int") < 24) & (minute.cast("int") < 60) & (second.cast("int") < 60))
+    """Matches the pattern and is a real calendar date/time (no parser leniency, no exceptions).
+    Where the pattern matches, its fields sit at fixed places: substrings, not a regex per field."""
+    def field(start: int, length: int) -> Column:
+        return F.substring(text, start, length).cast("int")
+
+    year, month, day = field(1, 4), field(6, 2), field(9, 2)
+    time_ok = (F.length(text) == 10) | ((field(12, 2) < 24) & (field(15, 2) < 60) & (field(18, 2) < 60))
     month_ok = (month >= 1) & (month <= 12)
     first = F.when((year >= 1) & month_ok, F.make_date(year, month, F.lit(1)))
     day_ok = (day >= 1) & (day <= F.dayofmonth(F.last_day(first)))
