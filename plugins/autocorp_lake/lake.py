@@ -315,6 +315,14 @@ def job_run_key(run_id: str, job: str) -> str:
     return f"{run_prefix(run_id)}/{job}.json"
 
 
+def write_job_run(batches: list, job: str, seconds: float, **details) -> None:
+    """Record one job run of a DAG run (`job_run_key`): its zones, wall seconds and `details`."""
+    if batches:
+        write_json(batches[0].uri(job_run_key(batches[0].run_id, job)),
+                   {"job": job, "zones": [batch.zone for batch in batches], **details,
+                    "seconds": round(seconds, 2)})
+
+
 CURATED_PREFIX = "curated/hudi"
 
 

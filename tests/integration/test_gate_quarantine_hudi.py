@@ -93,9 +93,10 @@ def test_feed_batch_clean_gate_promote(spark, tmp_path):
     assert spark.read.format("hudi").load(str(lake / "curated/hudi/sales_orders_history")).count() == 5
 
 
-def test_promote_writes_tables_concurrently_and_names_the_one_that_failed(spark, tmp_path):
-    """One promote run over three tables, written at the same time: the two staged ones land whole
-    (row by row) with their results; the one without a staged batch fails the job by name."""
+def test_promote_writes_every_staged_table_and_names_the_one_that_failed(spark, tmp_path):
+    """One promote run over three tables (its thread pool writes them at the same time): the two
+    staged ones land whole (row by row) with their results and the job run's record; the one
+    without a staged batch fails the job by name."""
     from autocorp_lake.jobs import promote
 
     lake = tmp_path / "lake"
@@ -117,4 +118,6 @@ def test_promote_writes_tables_concurrently_and_names_the_one_that_failed(spark,
         result = json.loads((lake / "logs/runs/r1/promote" / f"{table}.json").read_text())
         assert (result["written"], result["operation"], result["rows"]) == (True, "bulk_insert", len(expected))
     assert not (lake / "logs/runs/r1/promote/auto_parts.json").exists()
+    job_run = json.loads((lake / "logs/runs/r1/promote.json").read_text())
+    assert (job_run["zones"], job_run["failed"]) == (["customers", "sales_order", "auto_parts"], ["auto_parts"])
     assert not (lake / "curated/hudi/auto_parts").exists()

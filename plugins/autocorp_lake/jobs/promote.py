@@ -288,10 +288,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=config.job_threads(), thread_name_prefix="promote") as pool:
         list(pool.map(promote_one, batches))
-    if batches:
-        lake.write_json(batches[0].uri(lake.job_run_key(batches[0].run_id, "promote")), {
-            "job": "promote", "zones": [batch.zone for batch in batches], "failed": sorted(failed),
-            "seconds": round(time.monotonic() - started, 2)})
+    lake.write_job_run(batches, "promote", time.monotonic() - started, failed=sorted(failed))
     results = {batch.name: results[batch.name] for batch in batches if batch.name in results}
     if len(failed) == 1 and not results:
         raise next(iter(failed.values()))

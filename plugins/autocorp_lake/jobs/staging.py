@@ -48,12 +48,10 @@ def stage_and_validate(batches: Sequence[BatchArgs], stage: Callable[[BatchArgs]
     for batch in batches:  # what this run did per batch, on either target (a Glue run's XCom is its id)
         lake.write_json(batch.uri(lake.job_result_key(batch.run_id, batch.transform_job, batch.zone)),
                         {key: value for key, value in outcomes[batch.name].items() if key != "schema"})
+    seconds = time.monotonic() - started
     if batches:
-        first = batches[0]
-        lake.write_json(first.uri(lake.job_run_key(first.run_id, first.transform_job)), {
-            "job": first.transform_job, "zones": [batch.zone for batch in batches],
-            "stage_seconds": round(stage_seconds, 2), "gate_seconds": round(time.monotonic() - started - stage_seconds, 2),
-            "seconds": round(time.monotonic() - started, 2)})
+        lake.write_job_run(batches, batches[0].transform_job, seconds, stage_seconds=round(stage_seconds, 2),
+                           gate_seconds=round(seconds - stage_seconds, 2))
     return outcomes
 
 

@@ -132,7 +132,8 @@ def _run_on_job_server(address: str, script: str, args: dict, log: Callable[[str
 
 def run_glue_script(script: str, args: dict, in_process: bool | None = None,
                     log: Callable[[str], None] | None = None, tail_lines: int = 60):
-    """Run a Glue script locally; in-process returns what main() returns, spark-submit None."""
+    """Run a Glue script locally; in-process and on the job server it returns what main() returns,
+    with spark-submit None."""
     if in_process is None:
         in_process = config.spark_in_process()
     if in_process:

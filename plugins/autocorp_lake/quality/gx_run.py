@@ -84,8 +84,8 @@ def validate(context, suite, data, engine: str, zone: str, run_id: str, key: str
     Every expectation that fails carries its counts and samples (SUMMARY, with the key of each
     sampled row). On Spark each metric of those is a Spark job of its own (51 jobs for
     sales_order_parts' suite against 13 for pass or fail only: 11 against 5 s on its 1.69M rows in
-    a warm session), so a first pass decides pass or fail and a second pass describes only the expectations that
-    failed; the stored result holds both."""
+    a warm session), so a first pass decides pass or fail and a second pass describes only the
+    expectations that failed; the stored result holds both."""
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -124,9 +124,8 @@ def _describe_failures(context, result, failed: list[int], batch_definition, dat
     """The failed expectations validated again with counts and samples; their results replace the
     first pass's, in the result and in the results store."""
     import great_expectations as gx
-    from great_expectations.validator.v1_validator import Validator
-
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    from great_expectations.validator.v1_validator import Validator
 
     configs = [result.results[index].expectation_config for index in failed]
     suite = gx.ExpectationSuite(name=f"{zone}__failed", expectations=[  # copies: not bound to the run's suite
