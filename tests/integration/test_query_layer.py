@@ -212,6 +212,19 @@ def test_snapshot_merges_updates_moves_and_deletes_from_the_logs(demo_lake, pg):
     assert len(latest) == source_count
 
 
+def test_the_engine_reads_base_files_in_place_and_merges_only_the_slices_with_logs(demo_lake):
+    files = query_duckdb.snapshot_files("sales_order")
+    assert files.base_files and files.merged is not None and files.merged.num_rows, \
+        "sales_order should have slices of both kinds: the union below would prove nothing"
+    ours = query_duckdb.query("select * from autocorp_curated.sales_order_rt")
+    assert by_key(ours, "order_id") == by_key(query_duckdb.read_hudi("sales_order").to_pylist(), "order_id")
+    optimized = query_duckdb.snapshot_files("sales_order", "read_optimized")
+    assert optimized.merged is None and len(optimized.base_files) == len(files.base_files) + len(
+        {(s["_hoodie_partition_path"], s["_hoodie_file_name"].split("_")[0]) for s in files.merged.to_pylist()})
+    customers = query_duckdb.snapshot_files("customers")  # copy-on-write: every slice in place
+    assert customers.merged is None and customers.base_files
+
+
 def test_a_table_hudi_rs_cannot_read_is_read_by_spark(demo_lake, spark, capsys):
     def refuse(name, *args):
         raise OSError(f"unsupported log block in {name}")

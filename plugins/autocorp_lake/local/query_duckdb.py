@@ -5,7 +5,10 @@ transpiled by sqlglot from Athena engine v3 (Trino) to DuckDB.
 - `autocorp_curated.<table>`: the snapshot of `curated/hudi/<table>`; for the merge-on-read
   `sales_order`, `sales_order_rt` is the snapshot (base files merged with the log files not yet
   compacted) and `sales_order_ro` the read-optimized view (base files only), as Hudi's hms sync
-  names them. Only the tables a query names are read.
+  names them. Only the tables a query names are read. hudi-rs lists the snapshot's file slices:
+  DuckDB reads the base file of each slice without log files in place (a copy-on-write table's
+  every slice, so only the columns and row groups a query needs are read), and hudi-rs merges the
+  slices with log files into Arrow; the view is the union of both.
 - `autocorp_analytics.<view>`: the views of `include/sql/athena/views/`, built from their files
   (with the tables they read) when a query names them.
 - `as_of` / `since`: time travel and incremental reads through hudi-rs, like the Spark path.
@@ -21,6 +24,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -115,6 +119,51 @@ def read_hudi(name: str, mode: str = "snapshot", as_of: str | None = None,
     return _naive_utc(arrow.select(columns))
 
 
+@dataclass
+class SnapshotFiles:
+    """A snapshot (or read-optimized view) as the engine binds it: the base files of the slices
+    without log files, for DuckDB to read in place, and the slices with log files merged by hudi-rs."""
+
+    columns: list[str]  # the table's schema with Hudi's meta fields, in order
+    base_files: list[str]
+    merged: object | None  # pyarrow.Table of the merged slices, None if there are none
+    empty: object  # pyarrow.Table with no rows: the table's schema, for a table without slices
+
+
+def snapshot_files(name: str, mode: str = "snapshot", as_of: str | None = None,
+                   since: str | None = None):
+    """The engine's reader: SnapshotFiles of a snapshot or read-optimized read (as of a time too);
+    an incremental read (`since`) is read_hudi's Arrow table."""
+    import pyarrow as pa
+    from hudi import HudiReadOptions, HudiTableBuilder
+
+    if since:
+        return read_hudi(name, mode, as_of, since)
+    base = str(table_path(name))
+    table = HudiTableBuilder.from_base_uri(base).build()
+    options = HudiReadOptions()
+    if mode == "read_optimized":
+        options = options.with_hudi_option("hoodie.read.use.read_optimized.mode", "true")
+    if as_of:
+        options = options.with_as_of_timestamp(hudi_instant(as_of))
+    schema = table.get_schema_with_meta_fields()
+    slices = table.get_file_slices(options)
+    in_place = [s for s in slices if not s.has_log_files()]
+    with_logs = [s for s in slices if s.has_log_files()]
+    merged = None
+    if with_logs:
+        reader = table.create_file_group_reader_with_options(options)
+        batches = [reader.read_file_slice(s, options) for s in with_logs]
+        merged = _naive_utc(pa.concat_tables([pa.Table.from_batches([b]) for b in batches if b.num_rows],
+                                             promote_options="permissive")) if any(b.num_rows for b in batches) else None
+    return SnapshotFiles(columns=list(schema.names), base_files=[f"{base}/{s.base_file_relative_path()}" for s in in_place],
+                         merged=merged, empty=_naive_utc(schema.empty_table()))
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _naive_utc(arrow):
     import pyarrow as pa
 
@@ -158,7 +207,7 @@ class Engine:
         import duckdb
 
         self.as_of, self.since = as_of, since
-        self.reader = reader or read_hudi
+        self.reader = reader or snapshot_files
         self.fallback = fallback or read_with_spark
         self.con = duckdb.connect(":memory:")
         self.con.execute("set TimeZone = 'UTC'")
@@ -174,8 +223,9 @@ class Engine:
             return
         base, mode = _resolve(name)
         started = time.perf_counter()
+        relation = f"__curated_{name}"
         try:
-            arrow = self.reader(base, mode, self.as_of, self.since)
+            source = self._relation(relation, self.reader(base, mode, self.as_of, self.since))
             how = "hudi-rs"
         except QueryError:
             raise
@@ -188,13 +238,33 @@ class Engine:
                 spark_first = (str(spark_exc).strip().splitlines() or [type(spark_exc).__name__])[0]
                 raise QueryError(f"cannot read {CURATED_DB}.{name} at {table_path(base)}: hudi-rs: "
                                  f"{first}; Spark: {spark_first}") from spark_exc
+            source = self._relation(relation, arrow)
             how = "spark"
             self.fell_back.append(name)
+        self.con.execute(f'create or replace view {CURATED_DB}."{name}" as {source}')
         self.read_seconds += time.perf_counter() - started
-        relation = f"__curated_{name}"
-        self.con.register(relation, arrow)
-        self.con.execute(f'create or replace view {CURATED_DB}."{name}" as select * from "{relation}"')
         self.bound[(CURATED_DB, name)] = how
+
+    def _relation(self, relation: str, read) -> str:
+        """The SELECT of a table read: an Arrow table registered as `relation`, or a snapshot's
+        base files read in place (timestamps as UTC wall clock, as the Arrow reads have them),
+        union by name the slices hudi-rs merged."""
+        if not isinstance(read, SnapshotFiles):
+            self.con.register(relation, read)
+            return f'select * from "{relation}"'
+        files, parts = read, []
+        if files.base_files:
+            source = (f"read_parquet([{', '.join(map(_sql_string, files.base_files))}], union_by_name = true, "
+                      "hive_partitioning = false)")
+            types = {row[0]: row[1] for row in self.con.execute(f"describe select * from {source}").fetchall()}
+            order = [c for c in files.columns if c in types] + [c for c in types if c not in files.columns]
+            parts.append("select " + ", ".join(
+                f'cast("{c}" as timestamp) as "{c}"' if types[c] == "TIMESTAMP WITH TIME ZONE" else f'"{c}"'
+                for c in order) + f" from {source}")
+        if files.merged is not None or not parts:
+            self.con.register(relation, files.merged if files.merged is not None else files.empty)
+            parts.append(f'select * from "{relation}"')
+        return " union all by name ".join(parts)
 
     def bind_view(self, name: str) -> None:
         if (ANALYTICS_DB, name) in self.bound:
@@ -275,5 +345,5 @@ def transpile(sql: str) -> list[str]:
     return [s.sql(dialect=WRITE_DIALECT) for s in split_statements(sql)]
 
 
-__all__ = ["Engine", "QueryError", "curated_tables", "query", "read_hudi", "read_with_spark",
-           "run_file", "transpile", "READ_DIALECT"]
+__all__ = ["Engine", "QueryError", "SnapshotFiles", "curated_tables", "query", "read_hudi", "read_with_spark",
+           "run_file", "snapshot_files", "transpile", "READ_DIALECT"]
