@@ -396,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("job-server", help="run the local Glue jobs in one warm Spark session (make airflow starts "
-                                          "it; its tasks find it through AUTOCORP_JOB_SERVER)")
+                                          "it; its tasks, and `run`, find it through AUTOCORP_JOB_SERVER)")
     p.add_argument("--port", type=int, required=True, help="the port on 127.0.0.1")
     p.set_defaults(func=cmd_job_server)
 

@@ -38,7 +38,10 @@ def _ensure_metadata_db(log) -> None:
     from airflow.utils import db
 
     started = time.monotonic()
-    db.upgradedb()
+    try:
+        db.check_migrations(timeout=1)  # at Airflow's head already: no upgrade (about 1 s a run)
+    except TimeoutError:
+        db.upgradedb()
     log(f"Airflow metadata database ready ({time.monotonic() - started:.1f}s)")
 
 
@@ -151,6 +154,49 @@ def _sigterm_stops_the_run():
         raise KeyboardInterrupt
 
 
+def _use_job_server_if_running(log) -> bool:
+    """With AUTOCORP_JOB_SERVER set, the run's Glue jobs go to that job server's warm Spark session
+    (no JVM start in this process); when none answers there, they run in this process."""
+    address = config.job_server()
+    if not address:
+        return False
+    from autocorp_lake.local import job_server
+
+    try:
+        state = job_server.check_serves_this_environment(address)
+    except job_server.Unavailable as exc:
+        os.environ.pop("AUTOCORP_JOB_SERVER")
+        log(f"{exc} (AUTOCORP_JOB_SERVER); the Glue jobs run in this process")
+        return False
+    except ValueError as exc:
+        raise config.ConfigError(str(exc)) from None
+    log(f"Glue jobs run on the job server at {address} (a warm Spark session; {state['jobs_run']} jobs run there before)")
+    return True
+
+
+def _start_spark_early(log):
+    """Start this process's Spark session in the background: its JVM (a process of its own) comes
+    up while Airflow prepares the run, instead of in the first Glue task (about 10 s of a small
+    CDC round). A start that fails is left to that task, which fails with the cause. Returns
+    `log` made to wait while the JVM's start has the process's stdout and stderr."""
+    from autocorp_lake.jobs import glue
+    from autocorp_lake.local import spark as local_spark
+
+    def start() -> None:
+        try:
+            glue.get_spark("autocorp-lake-run")
+        except Exception:  # noqa: BLE001 - the first Glue task starts it again and fails with the cause
+            logging.getLogger(__name__).debug("early Spark start failed", exc_info=True)
+
+    threading.Thread(target=start, name="spark-early-start", daemon=True).start()
+
+    def log_outside_jvm_start(line: str) -> None:
+        with local_spark.JVM_START_OUTPUT:
+            log(line)
+
+    return log_outside_jvm_start
+
+
 def run_dag(dag_id: str, conf: dict | None = None, log=print) -> int:
     if dag_id not in config.DAG_IDS:
         raise config.ConfigError(f"unknown DAG {dag_id!r}; the DAGs are: {', '.join(config.DAG_IDS)}")
@@ -163,6 +209,8 @@ def run_dag(dag_id: str, conf: dict | None = None, log=print) -> int:
     from autocorp_lake.local import services
 
     services.up(log=log)
+    if not _use_job_server_if_running(log):
+        log = _start_spark_early(log)
     _ensure_metadata_db(log)
     # no pools: MWAA has only default_pool; the steps cap their own concurrency (targets/__init__.py)
     from airflow.dag_processing.dagbag import DagBag

@@ -4,6 +4,7 @@ its warm Spark session, with the job's result, log lines and failure brought bac
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import urllib.request
@@ -41,10 +42,10 @@ def _promote_args(lake: Path, run_id: str) -> dict:
 
 
 def test_a_job_runs_on_the_job_server_and_its_failure_reaches_the_task(job_server, spark, tmp_path):
-    from autocorp_lake.local import jobs
+    from autocorp_lake.local import job_server as job_server_module, jobs
 
     health = json.loads(urllib.request.urlopen(f"http://{job_server}/health", timeout=10).read())
-    assert health == {"ok": True, "ready": True, "jobs_run": 0}
+    assert health == {"ok": True, "ready": True, "jobs_run": 0, **job_server_module.environment()}
 
     lake = tmp_path / "lake"
     orders = _orders_table()
@@ -65,6 +66,38 @@ def test_a_job_runs_on_the_job_server_and_its_failure_reaches_the_task(job_serve
     assert any("ERROR" in line and "promote of sales_order, run missing, failed" in line for line in lines)
     health = json.loads(urllib.request.urlopen(f"http://{job_server}/health", timeout=10).read())
     assert health["jobs_run"] == 2
+    # `autocorp-lake run` (in-process) sends its jobs to the server too while AUTOCORP_JOB_SERVER is set
+    with pytest.raises(jobs.GlueScriptError, match="failed on the job server"):
+        jobs.run_glue_script("promote", _promote_args(lake, "missing"), in_process=True, log=lines.append)
+    assert json.loads(urllib.request.urlopen(f"http://{job_server}/health", timeout=10).read())["jobs_run"] == 3
+
+
+def test_run_uses_a_job_server_of_its_own_environment_only(job_server, monkeypatch, tmp_path):
+    from autocorp_lake import config, runner
+
+    said: list[str] = []
+    runner._use_job_server_if_running(said.append)
+    assert said == [f"Glue jobs run on the job server at {job_server} (a warm Spark session; 0 jobs run there before)"]
+    monkeypatch.setenv("AUTOCORP_LAKE_DIR", str(tmp_path / "another-lake"))
+    with pytest.raises(config.ConfigError, match=r"works on \{'lake': .*this command on \{'lake': '.*another-lake"):
+        runner._use_job_server_if_running(said.append)
+
+
+def test_with_no_job_server_answering_run_runs_its_jobs_in_process(spark, monkeypatch, tmp_path):
+    from autocorp_lake import runner
+    from autocorp_lake.bench.common import free_loopback_port
+    from autocorp_lake.local import jobs
+
+    address = f"127.0.0.1:{free_loopback_port()}"
+    monkeypatch.setenv("AUTOCORP_JOB_SERVER", address)
+    # a job still sent there falls back to this process: the job's own error, not the server's
+    with pytest.raises(FileNotFoundError, match="no staged batch"):
+        jobs.run_glue_script("promote", _promote_args(tmp_path, "missing"), in_process=True)
+    said: list[str] = []
+    runner._use_job_server_if_running(said.append)
+    assert said == [f"no job server answers at {address}: <urlopen error [Errno 111] Connection refused> "
+                    "(AUTOCORP_JOB_SERVER); the Glue jobs run in this process"]
+    assert "AUTOCORP_JOB_SERVER" not in os.environ
 
 
 def test_no_job_server_at_the_address_is_unavailable_and_only_loopback_is_accepted(monkeypatch):

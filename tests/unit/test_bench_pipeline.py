@@ -18,7 +18,7 @@ def test_the_breakdown_reads_the_job_runs_and_their_batches(tmp_path):
         {"rows": 1200, "gate": "passed", "stage_seconds": 24.37, "gate_seconds": 18.05}))
     (run / "promote/customers.json").write_text(json.dumps({"duration_seconds": 22.4, "operation": "bulk_insert"}))
 
-    assert pipeline._newest_run(tmp_path, "apply_changes") == run
+    assert pipeline.newest_run(tmp_path, "apply_changes") == run
     stage, promote = pipeline._job_rows(run, "apply_changes", "table")
     assert (stage["value"], promote["value"]) == ("38.4 / 66.0", 82.0)
     [row] = pipeline._breakdown("table", pipeline._per_batch(run, "apply_changes"))

@@ -35,3 +35,25 @@ def test_a_task_waiting_for_its_retry_is_announced_with_its_next_try():
                                ([ReadBack()],), None)
     assert progress.filter(record) is False
     assert lines == ["waiting to retry transfer_exports (next try at 14:33:00 UTC); its error is in the log above"]
+
+
+def test_a_line_logged_while_the_early_jvm_start_has_stdout_waits_for_it(monkeypatch):
+    """The run starts its Spark JVM in the background (runner._start_spark_early); while that start
+    points the process's stdout at the Spark log, a progress line waits instead of going there."""
+    import threading
+
+    from autocorp_lake.jobs import glue
+    from autocorp_lake.local import spark as local_spark
+
+    started = threading.Event()
+    monkeypatch.setattr(glue, "get_spark", lambda app_name: started.set())
+    lines: list[str] = []
+    log = runner._start_spark_early(lines.append)
+    assert started.wait(10)
+    with local_spark.JVM_START_OUTPUT:  # as while the JVM starts
+        printer = threading.Thread(target=log, args=("[1/15 done] wait_for_cdc_files",))
+        printer.start()
+        printer.join(0.3)
+        assert printer.is_alive() and lines == []
+    printer.join(5)
+    assert lines == ["[1/15 done] wait_for_cdc_files"]

@@ -71,11 +71,11 @@ class Throwaway:
     work: Path
     env: dict[str, str]
 
-    def step(self, *args: str) -> float:
-        """Run `autocorp-lake <args>` in it; the seconds it took (a failed step raises BenchError
-        with its stderr)."""
+    def step(self, *args: str, extra_env: dict[str, str] | None = None) -> float:
+        """Run `autocorp-lake <args>` in it (with `extra_env` set); the seconds it took (a failed
+        step raises BenchError with its stderr)."""
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "autocorp_lake.cli", *args], env=self.env,
+        done = subprocess.run([sys.executable, "-m", "autocorp_lake.cli", *args], env={**self.env, **(extra_env or {})},
                               capture_output=True, text=True)
         if done.returncode != 0:
             raise BenchError(f"bench {self.name}: `autocorp-lake {' '.join(args)}` failed:\n{done.stderr[-2000:]}")

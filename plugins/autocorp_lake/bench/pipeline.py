@@ -21,12 +21,12 @@ BOOTSTRAP_GOAL_S = 180
 FEEDS_GOAL_S = 300
 
 
-def _lake_root(work: Path) -> Path:
+def lake_root(work: Path) -> Path:
     roots = [p for p in (work / "lake").iterdir() if p.is_dir()]
     return roots[0]
 
 
-def _newest_run(root: Path, job: str) -> Path:
+def newest_run(root: Path, job: str) -> Path:
     runs = [p for p in (root / "logs" / "runs").iterdir() if (p / job).is_dir()]
     return max(runs, key=lambda p: (p / job).stat().st_mtime)
 
@@ -43,7 +43,7 @@ def _per_batch(run: Path, staging_job: str) -> list[dict]:
     return rows
 
 
-def _job_seconds(run: Path, job: str, phase: str = "seconds") -> float | None:
+def job_seconds(run: Path, job: str, phase: str = "seconds") -> float | None:
     """A job run's wall seconds (`logs/runs/<run_id>/<job>.json`; its batches overlap)."""
     summary = run / f"{job}.json"
     return round(json.loads(summary.read_text())[phase], 1) if summary.is_file() else None
@@ -68,9 +68,9 @@ def _job_rows(run: Path, staging_job: str, what: str) -> list[dict]:
     and the promote job's."""
     return [
         {"figure": f"  {staging_job} job: stage phase ({what}s several at a time) / gate phase (one after the other)",
-         "value": f"{_job_seconds(run, staging_job, 'stage_seconds')} / {_job_seconds(run, staging_job, 'gate_seconds')}",
+         "value": f"{job_seconds(run, staging_job, 'stage_seconds')} / {job_seconds(run, staging_job, 'gate_seconds')}",
          "unit": "s"},
-        {"figure": f"  promote job (every {what}'s Hudi write, several at a time)", "value": _job_seconds(run, "promote"),
+        {"figure": f"  promote job (every {what}'s Hudi write, several at a time)", "value": job_seconds(run, "promote"),
          "unit": "s"},
     ]
 
@@ -80,8 +80,8 @@ def run(scale: str = "full") -> dict:
         bootstrap_s = env.step("run", "autocorp_bootstrap")
         reconcile_s = env.step("reconcile")  # exit 1 on any difference
         files_s = env.step("run", "autocorp_files")
-        root = _lake_root(env.work)
-        table_run, feed_run = _newest_run(root, "apply_changes"), _newest_run(root, "clean_feed")
+        root = lake_root(env.work)
+        table_run, feed_run = newest_run(root, "apply_changes"), newest_run(root, "clean_feed")
         tables, feeds = _per_batch(table_run, "apply_changes"), _per_batch(feed_run, "clean_feed")
         table_jobs, feed_jobs = _job_rows(table_run, "apply_changes", "table"), _job_rows(feed_run, "clean_feed", "feed")
         full_load_s = _full_load_seconds(root)

@@ -16,7 +16,8 @@ Protocol, HTTP on loopback only:
   lines as they are written (`yyyy-mm-dd HH:MM:SS,mmm LEVEL logger: message`), then one last line
   `RESULT <json>`: `{"ok": true, "result": ...}` or `{"ok": false, "error": "<Type>: <message>",
   "traceback": "..."}`;
-- `GET /health`: `{"ok": true, "ready": bool, "jobs_run": n}` (ready once the session is built).
+- `GET /health`: `{"ok": true, "ready": bool, "jobs_run": n, "lake": ..., "postgres": ...}` (ready once
+  the session is built; the lake and PostgreSQL it works on, which a client checks against its own).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class JobServer(ThreadingHTTPServer):
         self.ready = threading.Event()
         self.start_error: BaseException | None = None
         self.jobs_run = 0
+        self.environment = environment()
         self.spark = None
         threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
 
@@ -141,7 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._answer(200)
         self.wfile.write(json.dumps({"ok": self.server.start_error is None, "ready": self.server.ready.is_set(),
-                                     "jobs_run": self.server.jobs_run}).encode())
+                                     "jobs_run": self.server.jobs_run, **self.server.environment}).encode())
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         if self.path != "/run":
@@ -164,6 +166,15 @@ class _Handler(BaseHTTPRequestHandler):
         write(RESULT_PREFIX + json.dumps(outcome, default=str))
 
 
+def environment() -> dict[str, str]:
+    """What a job's data and catalog depend on beyond its arguments: a client whose environment
+    differs must not send its jobs here (they would write another lake and metastore)."""
+    from autocorp_lake import config
+
+    pg = config.postgres()
+    return {"lake": str(config.lake_root()), "postgres": f"{pg.host}:{pg.port}"}
+
+
 def serve(port: int) -> None:
     """Run the job server on 127.0.0.1:port until interrupted."""
     server = JobServer(port)
@@ -175,6 +186,27 @@ def serve(port: int) -> None:
 
 
 # --- the client: a task's side -----------------------------------------------------------------
+
+
+def health(address: str) -> dict:
+    """The job server's /health answer; Unavailable when none answers at `address`."""
+    try:
+        with urllib.request.urlopen(f"http://{address}/health", timeout=10) as response:
+            return json.loads(response.read())
+    except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError) as exc:
+        raise Unavailable(f"no job server answers at {address}: {exc}") from exc
+
+
+def check_serves_this_environment(address: str) -> dict:
+    """health(address), after checking that the server works on this process's lake and
+    PostgreSQL; ValueError naming both otherwise."""
+    answer = health(address)
+    theirs = {key: answer.get(key) for key in environment()}
+    if theirs != environment():
+        raise ValueError(
+            f"the job server at {address} works on {theirs}, this command on {environment()}: start a job "
+            f"server in this environment (`autocorp-lake job-server --port N`) or unset AUTOCORP_JOB_SERVER")
+    return answer
 
 
 def submit(address: str, job: str, args: dict, log_line: Callable[[str], None]) -> dict:

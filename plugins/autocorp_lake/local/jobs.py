@@ -1,10 +1,11 @@
 """Run a Glue job on the local target.
 
-In-process (`autocorp_lake.jobs.<job>.main(argv)` with the current SparkSession; the default when
-AUTOCORP_SPARK_INPROCESS=1, as in the tests), on the job server's warm session when
-AUTOCORP_JOB_SERVER names one (`make airflow`; local/job_server.py), or as a `spark-submit` child
-of the job's entry point `glue_scripts/<job>.py` with the local Spark settings (the default
-otherwise). The last two stream the job's log and raise with its tail on failure.
+On the job server's warm session when AUTOCORP_JOB_SERVER names one that answers (`make airflow`,
+or `autocorp-lake run` beside one; local/job_server.py); else in-process
+(`autocorp_lake.jobs.<job>.main(argv)` with the current SparkSession) when AUTOCORP_SPARK_INPROCESS=1
+(the tests, `autocorp-lake run`); else as a `spark-submit` child of the job's entry point
+`glue_scripts/<job>.py` with the local Spark settings. The job server and spark-submit stream the
+job's log and raise with its tail on failure.
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def run_glue_script(script: str, args: dict, in_process: bool | None = None,
     with spark-submit None."""
     if in_process is None:
         in_process = config.spark_in_process()
-    if in_process:
+    address = config.job_server()
+    if in_process and not address:
         return run_in_process(script, args)
     if log is None:
         level_of = ChildLogLevels()
@@ -144,14 +146,15 @@ def run_glue_script(script: str, args: dict, in_process: bool | None = None,
         def log(line: str) -> None:
             child_log.log(level_of(line), "%s", line)
 
-    address = config.job_server()
     if address:
         from autocorp_lake.local import job_server
 
         try:
             return _run_on_job_server(address, script, args, log, tail_lines)
         except job_server.Unavailable as exc:
-            child_log.warning("%s; running %s with spark-submit", exc, script)
+            child_log.warning("%s; running %s %s", exc, script, "in this process" if in_process else "with spark-submit")
+    if in_process:
+        return run_in_process(script, args)
 
     from autocorp_lake.local import spark as local_spark
 

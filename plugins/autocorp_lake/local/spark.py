@@ -23,6 +23,7 @@ import contextlib
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 from autocorp_lake import config
@@ -188,8 +189,18 @@ def _metastore_lock():
         return None
 
 
+# one build at a time in a process: `autocorp-lake run` starts its session in the background while
+# its first Glue task may ask for it (two builds would fetch the jars twice into one Ivy cache)
+_BUILDING = threading.Lock()
+
+
 def build_session(app_name: str = "autocorp-lake"):
     """The SparkSession of the local target (getOrCreate), with the catalog databases present."""
+    with _BUILDING:
+        return _build_session(app_name)
+
+
+def _build_session(app_name: str):
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
@@ -216,6 +227,11 @@ def build_session(app_name: str = "autocorp-lake"):
     return spark
 
 
+# Held while the process's stdout and stderr point at the Spark log (_jvm_output_to_log): a thread
+# that prints while a JVM starts in another (runner's early start) takes it, so its line is not lost.
+JVM_START_OUTPUT = threading.Lock()
+
+
 @contextlib.contextmanager
 def _jvm_output_to_log():
     """With AUTOCORP_SPARK_LOG_FILE set (the CLI sets it unless --verbose), the JVM started here
@@ -226,19 +242,20 @@ def _jvm_output_to_log():
         yield
         return
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    with open(path, "ab") as log_file:
-        os.dup2(log_file.fileno(), 1)
-        os.dup2(log_file.fileno(), 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in saved:
-            os.close(fd)
+    with JVM_START_OUTPUT:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = [os.dup(1), os.dup(2)]
+        with open(path, "ab") as log_file:
+            os.dup2(log_file.fileno(), 1)
+            os.dup2(log_file.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
 
 
 def ensure_databases(spark) -> None:
