@@ -211,6 +211,8 @@ class Engine:
         self.fallback = fallback or read_with_spark
         self.con = duckdb.connect(":memory:")
         self.con.execute("set TimeZone = 'UTC'")
+        # the footers a binding reads (describe of a table's base files) serve the query too
+        self.con.execute("set parquet_metadata_cache = true")
         for schema in (CURATED_DB, ANALYTICS_DB):
             self.con.execute(f"create schema if not exists {schema}")
         self.bound: dict[tuple[str, str], str] = {}  # (db, name) -> how it was read
