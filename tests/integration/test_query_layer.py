@@ -212,6 +212,14 @@ def test_snapshot_merges_updates_moves_and_deletes_from_the_logs(demo_lake, pg):
     assert len(latest) == source_count
 
 
+def test_the_bulk_insert_wrote_one_file_group_per_partition(demo_lake):
+    """promote.BULK_INSERT_LAYOUT; the CDC round's inserts went to those files (small file handling)."""
+    folder = Path(config.lake_uri("curated/hudi/sales_order_parts"))
+    partitions = [p for p in folder.iterdir() if p.name.startswith("order_month=")]
+    groups = {p.name: {f.name.split("_")[0] for f in p.glob("*.parquet")} for p in partitions}
+    assert len(partitions) > 1 and all(len(ids) == 1 for ids in groups.values()), groups
+
+
 def test_the_engine_reads_base_files_in_place_and_merges_only_the_slices_with_logs(demo_lake):
     files = query_duckdb.snapshot_files("sales_order")
     assert files.base_files and files.merged is not None and files.merged.num_rows, \

@@ -116,6 +116,9 @@ def test_promote_options_follow_the_registry():
     assert options["hoodie.index.type"] == "GLOBAL_BLOOM"
     assert options["hoodie.bloom.index.update.partition.path"] == "true"
     assert options.get("hoodie.parquet.bloom.filter.enabled", "true") == "true"
+    # a partitioned table's bulk insert writes one file per partition; the bucket index has its own
+    assert options["hoodie.bulkinsert.sort.mode"] == "PARTITION_PATH_REPARTITION_AND_SORT"
+    assert "hoodie.bulkinsert.sort.mode" not in flat
     assert flat["hoodie.index.type"] == "BUCKET" and flat["hoodie.bucket.index.num.buckets"] == "4"
     assert flat["hoodie.parquet.bloom.filter.enabled"] == "false"
     assert flat["hoodie.bucket.index.hash.field"] == "order_id"

@@ -64,6 +64,14 @@ def metadata_table_default(lake_root: str) -> bool:
     return str(lake_root).startswith("s3://") if override is None else override
 
 
+# A partitioned table's bulk insert sends each partition to one task, sorted by key: one file per
+# partition (sales_order_parts at full scale: 25 files instead of 100, one per partition and
+# shuffle task), one open file per task. Measured on the full-scale sales_order_parts (1.69M
+# rows, 25 months, warm): bulk insert 8.9-9.3 s against 13.1 s, an upsert of 150 rows 10.3-12.0 s
+# against 13.5-13.9 s (a quarter of the files to check); queries read a quarter of the footers.
+BULK_INSERT_LAYOUT = {"hoodie.bulkinsert.sort.mode": "PARTITION_PATH_REPARTITION_AND_SORT"}
+
+
 def index_options(spec: dict) -> dict[str, str]:
     """Partitioned tables: a global index, so a key stays unique across partitions (an update that
     changes the month moves the row, a delete finds the row whatever partition it carries). A bloom
@@ -78,7 +86,8 @@ def index_options(spec: dict) -> dict[str, str]:
     and no file needs a bloom filter: Hudi stops adding every key to one (4.6% of the CPU samples of
     a 1M-row copy-on-write upsert)."""
     if spec.get("partition"):
-        return {"hoodie.index.type": "GLOBAL_BLOOM", "hoodie.bloom.index.update.partition.path": "true"}
+        return {"hoodie.index.type": "GLOBAL_BLOOM", "hoodie.bloom.index.update.partition.path": "true",
+                **BULK_INSERT_LAYOUT}
     return {
         "hoodie.index.type": "BUCKET",
         "hoodie.index.bucket.engine": "SIMPLE",
