@@ -212,12 +212,40 @@ def test_snapshot_merges_updates_moves_and_deletes_from_the_logs(demo_lake, pg):
     assert len(latest) == source_count
 
 
-def test_the_bulk_insert_wrote_one_file_group_per_partition(demo_lake):
-    """promote.BULK_INSERT_LAYOUT; the CDC round's inserts went to those files (small file handling)."""
-    folder = Path(config.lake_uri("curated/hudi/sales_order_parts"))
-    partitions = [p for p in folder.iterdir() if p.name.startswith("order_month=")]
-    groups = {p.name: {f.name.split("_")[0] for f in p.glob("*.parquet")} for p in partitions}
-    assert len(partitions) > 1 and all(len(ids) == 1 for ids in groups.values()), groups
+def file_groups(table_dir: Path) -> dict[str, set[str]]:
+    """{partition folder: ids of its file groups}."""
+    return {p.name: {f.name.split("_")[0] for f in p.glob("*.parquet")}
+            for p in table_dir.iterdir() if p.name.startswith("order_month=")}
+
+
+def test_a_partitioned_bulk_insert_writes_one_file_group_per_partition(spark, tmp_path):
+    """promote.BULK_INSERT_LAYOUT: rows of 3 months spread over 4 Spark partitions. Without it (sort
+    mode NONE) each task writes a file in every month it holds."""
+    from autocorp_lake.jobs import promote
+    from pyspark.sql import functions as F
+
+    spec = {"name": "layout", "primary_key": ["id"], "ordering_field": "dms_change_seq",
+            "partition": {"field": "order_month"}, "hudi_table_type": "COPY_ON_WRITE"}
+    rows = spark.range(0, 300).repartition(4).select(
+        F.col("id").cast("int").alias("id"),
+        F.concat(F.lit("2024-0"), (F.col("id") % 3 + 1).cast("string")).alias("order_month"),
+        F.format_string("%020d", F.col("id")).alias("dms_change_seq"),
+        F.lit(False).alias("_hoodie_is_deleted"))
+    groups = {}
+    for layout in ("registry", "NONE"):
+        options = promote.hudi_options(spec, "bulk_insert", "b0", hive_sync=False, metadata=False)
+        if layout == "NONE":
+            options["hoodie.bulkinsert.sort.mode"] = "NONE"
+        rows.write.format("hudi").options(**options).mode("append").save(str(tmp_path / layout))
+        groups[layout] = file_groups(tmp_path / layout)
+    assert len(groups["registry"]) == 3 and all(len(ids) == 1 for ids in groups["registry"].values()), groups
+    assert any(len(ids) > 1 for ids in groups["NONE"].values()), "the comparison would prove nothing"
+
+
+def test_the_cdc_round_adds_no_file_group_to_a_bulk_inserted_partition(demo_lake):
+    """Its inserts go to the partition's file (small file handling): still one per partition."""
+    groups = file_groups(Path(config.lake_uri("curated/hudi/sales_order_parts")))
+    assert len(groups) > 1 and all(len(ids) == 1 for ids in groups.values()), groups
 
 
 def test_the_engine_reads_base_files_in_place_and_merges_only_the_slices_with_logs(demo_lake):

@@ -68,7 +68,7 @@ def metadata_table_default(lake_root: str) -> bool:
 # partition (sales_order_parts at full scale: 25 files instead of 100, one per partition and
 # shuffle task), one open file per task. Measured on the full-scale sales_order_parts (1.69M
 # rows, 25 months, warm): bulk insert 8.9-9.3 s against 13.1 s, an upsert of 150 rows 10.3-12.0 s
-# against 13.5-13.9 s (a quarter of the files to check); queries read a quarter of the footers.
+# against 13.5-13.9 s (a quarter of the files to check); a query opens a quarter of the files.
 BULK_INSERT_LAYOUT = {"hoodie.bulkinsert.sort.mode": "PARTITION_PATH_REPARTITION_AND_SORT"}
 
 

@@ -93,11 +93,8 @@ def _resolve(name: str) -> tuple[str, str]:
         f"Known tables: {known}. If the lake is empty, {BOOTSTRAP_FIX}.")
 
 
-def read_hudi(name: str, mode: str = "snapshot", as_of: str | None = None,
-              since: str | None = None):
-    """One curated Hudi table into a pyarrow Table with hudi-rs (timestamps as UTC wall clock,
-    without a zone, as Athena and Spark show them)."""
-    import pyarrow as pa
+def _hudi_read(name: str, mode: str, as_of: str | None, since: str | None):
+    """(hudi-rs table, read options) of one curated table's read."""
     from hudi import HudiQueryType, HudiReadOptions, HudiTableBuilder
 
     table = HudiTableBuilder.from_base_uri(str(table_path(name))).build()
@@ -108,15 +105,29 @@ def read_hudi(name: str, mode: str = "snapshot", as_of: str | None = None,
         options = options.with_as_of_timestamp(hudi_instant(as_of))
     if since:
         options = options.with_query_type(HudiQueryType.Incremental).with_start_timestamp(hudi_instant(since))
-    schema = table.get_schema_with_meta_fields()
-    batches = table.read(options)
+    return table, options
+
+
+def _to_arrow(batches, schema):
+    """hudi-rs record batches as one table in the schema's column order (timestamps as UTC wall
+    clock); file slices written before a column was added lack it: nulls where missing."""
+    import pyarrow as pa
+
+    batches = [b for b in batches if b.num_rows]
     if not batches:
         return _naive_utc(schema.empty_table())
-    # file slices written before a column was added lack it: one schema, nulls where missing
     arrow = pa.concat_tables([pa.Table.from_batches([b]) for b in batches], promote_options="permissive")
     columns = [n for n in schema.names if n in arrow.column_names]
     columns += [n for n in arrow.column_names if n not in columns]
     return _naive_utc(arrow.select(columns))
+
+
+def read_hudi(name: str, mode: str = "snapshot", as_of: str | None = None,
+              since: str | None = None):
+    """One curated Hudi table into a pyarrow Table with hudi-rs (timestamps as UTC wall clock,
+    without a zone, as Athena and Spark show them)."""
+    table, options = _hudi_read(name, mode, as_of, since)
+    return _to_arrow(table.read(options), table.get_schema_with_meta_fields())
 
 
 @dataclass
@@ -124,40 +135,28 @@ class SnapshotFiles:
     """A snapshot (or read-optimized view) as the engine binds it: the base files of the slices
     without log files, for DuckDB to read in place, and the slices with log files merged by hudi-rs."""
 
-    columns: list[str]  # the table's schema with Hudi's meta fields, in order
+    schema: object  # pyarrow.Schema of the table, with Hudi's meta fields
     base_files: list[str]
     merged: object | None  # pyarrow.Table of the merged slices, None if there are none
-    empty: object  # pyarrow.Table with no rows: the table's schema, for a table without slices
 
 
 def snapshot_files(name: str, mode: str = "snapshot", as_of: str | None = None,
                    since: str | None = None):
     """The engine's reader: SnapshotFiles of a snapshot or read-optimized read (as of a time too);
     an incremental read (`since`) is read_hudi's Arrow table."""
-    import pyarrow as pa
-    from hudi import HudiReadOptions, HudiTableBuilder
-
     if since:
         return read_hudi(name, mode, as_of, since)
-    base = str(table_path(name))
-    table = HudiTableBuilder.from_base_uri(base).build()
-    options = HudiReadOptions()
-    if mode == "read_optimized":
-        options = options.with_hudi_option("hoodie.read.use.read_optimized.mode", "true")
-    if as_of:
-        options = options.with_as_of_timestamp(hudi_instant(as_of))
+    table, options = _hudi_read(name, mode, as_of, since)
     schema = table.get_schema_with_meta_fields()
     slices = table.get_file_slices(options)
-    in_place = [s for s in slices if not s.has_log_files()]
     with_logs = [s for s in slices if s.has_log_files()]
     merged = None
     if with_logs:
         reader = table.create_file_group_reader_with_options(options)
-        batches = [reader.read_file_slice(s, options) for s in with_logs]
-        merged = _naive_utc(pa.concat_tables([pa.Table.from_batches([b]) for b in batches if b.num_rows],
-                                             promote_options="permissive")) if any(b.num_rows for b in batches) else None
-    return SnapshotFiles(columns=list(schema.names), base_files=[f"{base}/{s.base_file_relative_path()}" for s in in_place],
-                         merged=merged, empty=_naive_utc(schema.empty_table()))
+        merged = _to_arrow([reader.read_file_slice(s, options) for s in with_logs], schema)
+    return SnapshotFiles(schema=schema, merged=merged if merged is None or merged.num_rows else None,
+                         base_files=[f"{table_path(name)}/{s.base_file_relative_path()}"
+                                     for s in slices if not s.has_log_files()])
 
 
 def _sql_string(text: str) -> str:
@@ -259,12 +258,14 @@ class Engine:
             source = (f"read_parquet([{', '.join(map(_sql_string, files.base_files))}], union_by_name = true, "
                       "hive_partitioning = false)")
             types = {row[0]: row[1] for row in self.con.execute(f"describe select * from {source}").fetchall()}
-            order = [c for c in files.columns if c in types] + [c for c in types if c not in files.columns]
+            columns = files.schema.names
+            order = [c for c in columns if c in types] + [c for c in types if c not in columns]
             parts.append("select " + ", ".join(
                 f'cast("{c}" as timestamp) as "{c}"' if types[c] == "TIMESTAMP WITH TIME ZONE" else f'"{c}"'
                 for c in order) + f" from {source}")
         if files.merged is not None or not parts:
-            self.con.register(relation, files.merged if files.merged is not None else files.empty)
+            self.con.register(relation, files.merged if files.merged is not None
+                              else _naive_utc(files.schema.empty_table()))
             parts.append(f'select * from "{relation}"')
         return " union all by name ".join(parts)
 
