@@ -248,6 +248,28 @@ def test_the_cdc_round_adds_no_file_group_to_a_bulk_inserted_partition(demo_lake
     assert len(groups) > 1 and all(len(ids) == 1 for ids in groups.values()), groups
 
 
+def test_each_base_file_carries_a_bloom_filter_sized_for_its_keys(demo_lake):
+    """promote.BLOOM_FILTER_SIZE: a step of 10,000 keys at 1e-4 is 32 KB of footer; Hudi's default
+    (60,000 keys at 1e-9) puts 431 KB in every file, whatever it holds."""
+    import pyarrow.parquet as pq
+
+    from autocorp_lake.jobs import promote
+
+    step = int(promote.BLOOM_FILTER_SIZE["hoodie.index.bloom.num_entries"])
+    checked = 0
+    for spec in config.registry().tables:
+        if not spec.partition:
+            continue
+        for path in Path(config.lake_uri(f"curated/hudi/{spec.name}")).glob("*/*.parquet"):
+            footer = pq.ParquetFile(path).metadata
+            bloom = footer.metadata[b"org.apache.hudi.bloomfilter"]
+            steps = -(-footer.num_rows // step)
+            assert footer.metadata[b"hoodie_bloom_filter_type_code"] == b"DYNAMIC_V0"
+            assert 0 < len(bloom) <= 32_100 * steps, (path, footer.num_rows, len(bloom))
+            checked += 1
+    assert checked >= 3, "no partitioned base file was checked"
+
+
 def test_the_engine_reads_base_files_in_place_and_merges_only_the_slices_with_logs(demo_lake):
     files = query_duckdb.snapshot_files("sales_order")
     assert files.base_files and files.merged is not None and files.merged.num_rows, \

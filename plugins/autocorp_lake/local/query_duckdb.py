@@ -260,8 +260,10 @@ class Engine:
             types = {row[0]: row[1] for row in self.con.execute(f"describe select * from {source}").fetchall()}
             columns = files.schema.names
             order = [c for c in columns if c in types] + [c for c in types if c not in columns]
+            # UTC wall clock from the epoch, not a cast: the cast converts through ICU's calendar,
+            # which made revenue_by_day (791,532 order dates) 2-3 times slower
             parts.append("select " + ", ".join(
-                f'cast("{c}" as timestamp) as "{c}"' if types[c] == "TIMESTAMP WITH TIME ZONE" else f'"{c}"'
+                f'make_timestamp(epoch_us("{c}")) as "{c}"' if types[c] == "TIMESTAMP WITH TIME ZONE" else f'"{c}"'
                 for c in order) + f" from {source}")
         if files.merged is not None or not parts:
             self.con.register(relation, files.merged if files.merged is not None
