@@ -75,11 +75,11 @@ BULK_INSERT_LAYOUT = {"hoodie.bulkinsert.sort.mode": "PARTITION_PATH_REPARTITION
 # Each base file of a bloom-indexed table carries its keys' bloom filter in the parquet footer,
 # which every reader loads: the index lookup of an upsert, Spark, Athena and the DuckDB engine.
 # Hudi's default sizes a filter for 60,000 keys at a 1e-9 false positive rate: 431 KB of footer
-# in every file, 30% of a full-scale sales_order_services file (21,000 rows, 1.4 MB), 13 times a
-# demo file's data. DuckDB answered service_category_mix in 50 ms over those files, in 24 ms over
-# the same rows without the filter. Sized here at 10,000 keys a step, growing with the file's
-# keys (DYNAMIC_V0) up to a million, at 1e-4: 32 KB a step, 2.4 bytes a key. A false positive
-# only costs a read of one file's keys when a changed key falls inside that file's key range.
+# in every file, of 300 rows or of 21,000 (30% of a full-scale sales_order_services file, 1.4 MB).
+# DuckDB answered service_category_mix in 44-50 ms over those files, in 24-28 ms over the same
+# rows rewritten without the filter. Sized here at 10,000 keys a step, growing with the file's
+# keys (DYNAMIC_V0) up to a million, at 1e-4: 32 KB of footer a step. A false positive only costs
+# a read of one file's keys, when a changed key falls inside that file's key range.
 BLOOM_FILTER_SIZE = {
     "hoodie.bloom.index.filter.type": "DYNAMIC_V0",
     "hoodie.index.bloom.num_entries": "10000",
