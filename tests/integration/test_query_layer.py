@@ -260,7 +260,7 @@ def test_each_base_file_carries_a_bloom_filter_sized_for_its_keys(demo_lake):
     for spec in config.registry().tables:
         if not spec.partition:
             continue
-        for path in Path(config.lake_uri(f"curated/hudi/{spec.name}")).glob("*/*.parquet"):
+        for path in query_duckdb.table_path(spec.name).glob("*/*.parquet"):
             footer = pq.ParquetFile(path).metadata
             bloom = footer.metadata[b"org.apache.hudi.bloomfilter"]
             steps = -(-footer.num_rows // step)
