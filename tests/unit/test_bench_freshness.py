@@ -84,3 +84,20 @@ def test_the_bench_checks_its_interval_as_config_does(monkeypatch):
     with pytest.raises(config.ConfigError, match="N from 1 to 60"):
         freshness._check_interval(0)
     assert os.environ["AUTOCORP_CDC_INTERVAL_MINUTES"] == "7"  # restored
+
+
+def test_task_timeline_orders_tasks_by_start_and_takes_each_rounds_slowest_map_index():
+    def ti(task, start, end, map_index=-1):
+        at = lambda s: None if s is None else f"2026-11-29T12:00:{s:06.3f}Z"  # noqa: E731
+        return {"task_id": task, "map_index": map_index, "start_date": at(start), "end_date": at(end)}
+
+    run = {"start_date": "2026-11-29T12:00:00.000Z"}
+    rounds = [
+        (run, [ti("promote", 20, 34), ti("gate", 10, 12, 0), ti("gate", 11, 15, 1), ti("stage", 2, 9),
+               ti("metrics", None, None)]),  # never ran: left out
+        (run, [ti("promote", 22, 40), ti("gate", 12, 13, 0), ti("stage", 4, 10)]),
+    ]
+    timeline = freshness.task_timeline(rounds)
+    assert list(timeline) == ["stage", "gate", "promote"]
+    assert timeline["gate"] == {"start_p50": 10.0, "duration_p50": 1.0, "rounds": 2}  # rounds: 4 s, 1 s
+    assert timeline["promote"] == {"start_p50": 20.0, "duration_p50": 14.0, "rounds": 2}

@@ -167,6 +167,30 @@ def _rounds(runs: list[dict], since: dt.datetime) -> dict:
     return {"count": len(ours), "states": states, "wall": summary(walls), "start_delay": summary(delays)}
 
 
+def task_timeline(runs: Iterable[tuple[dict, list[dict]]]) -> dict[str, dict]:
+    """Per task id (mapped tasks merged), over the rounds: when it started after its round started
+    (p50) and how long it ran (p50 of its slowest map index per round), in the DAG's order."""
+    starts: dict[str, list[float]] = {}
+    durations: dict[str, list[float]] = {}
+    for run, instances in runs:
+        run_start = _when(run.get("start_date"))
+        longest: dict[str, float] = {}
+        first: dict[str, float] = {}
+        for ti in instances:
+            begun, ended = _when(ti.get("start_date")), _when(ti.get("end_date"))
+            if run_start is None or begun is None or ended is None:
+                continue  # skipped or never ran
+            task = ti["task_id"]
+            first[task] = min(first.get(task, math.inf), (begun - run_start).total_seconds())
+            longest[task] = max(longest.get(task, 0.0), (ended - begun).total_seconds())
+        for task in first:
+            starts.setdefault(task, []).append(first[task])
+            durations.setdefault(task, []).append(longest[task])
+    order = sorted(starts, key=lambda task: percentile(sorted(starts[task]), 0.50))
+    return {task: {"start_p50": summary(starts[task])["p50"], "duration_p50": summary(durations[task])["p50"],
+                   "rounds": len(starts[task])} for task in order}
+
+
 def _measure_lake(window: tuple[dt.datetime, dt.datetime]) -> dict:
     """Latencies of the changes of `window` in every curated table of the registry (in this
     process's settings, pointed at the throwaway lake)."""
@@ -243,7 +267,12 @@ def run(minutes: float = 12.0, interval_minutes: int = 2, tps: float = 5.0, tabl
             log(f"{simulated['transactions']} transactions committed; waiting for a round that starts after them")
             deadline = time.monotonic() + interval_minutes * 60 + FINAL_ROUND_TIMEOUT_S
             final = _final_round(api, window_end, deadline, log)
-            rounds = _rounds(api.runs(DAG_ID), since)
+            runs = api.runs(DAG_ID)
+            rounds = _rounds(runs, since)
+            rounds["tasks"] = task_timeline(
+                (run, api.task_instances(DAG_ID, run["dag_run_id"])) for run in runs
+                if run.get("run_type") == "scheduled" and run["state"] == "success"
+                and _when(run.get("start_date")) and _when(run["start_date"]) >= since)
             log("stopping Airflow")
         with lake.here():
             measured = _measure_lake((window_start, window_end))
@@ -281,6 +310,9 @@ def figures(measured: dict, rounds: dict, final: dict | None, simulated: dict, i
         {"figure": "round start after its tick p50 / max", "value":
          f"{rounds['start_delay']['p50']} / {rounds['start_delay']['max']}", "unit": "s",
          "note": "max_active_runs=1: a round waits while the previous one runs"},
+        *({"figure": f"  {task}: starts after the round's start / runs, p50",
+           "value": f"{each['start_p50']} / {each['duration_p50']}", "unit": "s"}
+          for task, each in rounds.get("tasks", {}).items()),
         {"figure": "last round after the load", "value": final["state"] if final else "not finished", "unit": "",
          "note": "it captured every change of the window" if final else
                  "the figures miss the changes it would have promoted"},
