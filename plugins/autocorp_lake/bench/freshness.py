@@ -19,6 +19,10 @@ curated while the real scheduler runs `autocorp_cdc` on its schedule. Goal: the 
    change became queryable. Latency per change = that time - dms_commit_ts, over the rows whose
    dms_commit_ts is inside the window; p50/p95/max by nearest rank.
 
+Beside the latencies: each task's start after its round's start and its run time, p50 over the
+rounds that succeeded (`task_timeline`), which shows where the time from the capture
+(wait_for_cdc_files) to the promote goes.
+
 Instants are in the writer JVM's zone (hoodie.table.timeline.timezone=LOCAL), which local/spark.py
 sets to UTC (-Duser.timezone=UTC); only the instant's name is matched here, its time is not used for
 the latency. A key changed again later shows its last change only, and a deleted row none: the

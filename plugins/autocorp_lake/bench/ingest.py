@@ -5,7 +5,9 @@
    replicator's own full-load code path (COPY CSV -> Arrow -> parquet LOAD files, inside a
    REPEATABLE READ transaction; psql + pyarrow streaming CSV -> parquet) into a temp lake. The
    ceiling is the same `COPY (select ...) TO STDOUT` read into nothing by the faster of psycopg
-   and psql, best of 2 (one run before, one after ours); ratio = ceiling time / our time.
+   and psql. Both sides best of 2, in turns (ceiling, ours, ceiling, ours); ratio = ceiling time /
+   our time. The table is vacuumed once before and autovacuum is off for it, so no server-side
+   vacuum of the fresh rows lands inside one side's measurement.
 2. CDC capture delay: `follow` runs in a thread (own slot `autocorp_lake_bench`, temp lake) while
    two load threads, each on its own connection, commit ~1,000 single-row transactions per second
    between them (inserts into `customers` with marked e-mails, deleted at the end) for ~20 s; a
@@ -51,7 +53,9 @@ def _cpu() -> float:
 
 def _create_bench_table(conn, rows: int) -> None:
     conn.execute(f"drop table if exists {BENCH_TABLE}")
-    conn.execute(f"create unlogged table {BENCH_TABLE} (like customers)")
+    # no autovacuum: a vacuum of the fresh rows started by the server mid-measurement would take a
+    # core from whichever side it lands on; the table is vacuumed once, before either side reads it
+    conn.execute(f"create unlogged table {BENCH_TABLE} (like customers) with (autovacuum_enabled = false)")
     conn.execute(
         f"""
         insert into {BENCH_TABLE}
@@ -69,7 +73,7 @@ def _create_bench_table(conn, rows: int) -> None:
         from generate_series(1, {rows}) g
         """
     )
-    conn.execute(f"analyze {BENCH_TABLE}")
+    conn.execute(f"vacuum (freeze, analyze) {BENCH_TABLE}")  # hint bits set and written out once
 
 
 def _full_load_figures(rows: int, log: Callable) -> list[dict]:
@@ -107,20 +111,27 @@ def _full_load_figures(rows: int, log: Callable) -> list[dict]:
                     )
                     return time.perf_counter() - t0
 
-                # the ceiling: the fastest client reading the same COPY into nothing, best of 2
+                def full_load() -> tuple[float, float, replicator._LoadFileWriter]:
+                    shutil.rmtree(replicator.load_dir(BENCH_TABLE), ignore_errors=True)
+                    cpu0 = _cpu()
+                    t0 = time.perf_counter()
+                    conn.execute("begin isolation level repeatable read read only")
+                    writer = replicator._copy_table(
+                        conn, BENCH_TABLE, columns, "0" * 16, replicator._now_text()
+                    )
+                    conn.execute("commit")
+                    seconds, cpu = time.perf_counter() - t0, _cpu() - cpu0
+                    assert writer.rows == rows
+                    return seconds, cpu, writer
+
+                # both sides best of 2, taken in turns: the ceiling (the fastest client reading the
+                # same COPY into nothing) and ours (its first run in the process pays first-use costs)
                 ceilings = {"psycopg": [ceiling_psycopg()], "psql": [ceiling_psql()]}
-                cpu0 = _cpu()
-                t0 = time.perf_counter()
-                conn.execute("begin isolation level repeatable read read only")
-                writer = replicator._copy_table(
-                    conn, BENCH_TABLE, columns, "0" * 16, replicator._now_text()
-                )
-                conn.execute("commit")
-                ours = time.perf_counter() - t0
-                ours_cpu = _cpu() - cpu0
+                runs = [full_load()]
                 ceilings["psycopg"].append(ceiling_psycopg())
                 ceilings["psql"].append(ceiling_psql())
-                assert writer.rows == rows
+                runs.append(full_load())
+                ours, ours_cpu, writer = min(runs, key=lambda run: run[0])
                 size = sum(p.stat().st_size for p in Path(lake).rglob("LOAD*.parquet"))
             finally:
                 conn.close()
@@ -132,7 +143,8 @@ def _full_load_figures(rows: int, log: Callable) -> list[dict]:
     return [
         {"figure": "full load rows", "value": rows, "unit": "rows"},
         {"figure": "full load (COPY -> parquet LOAD files)", "value": round(rows / ours), "unit": "rows/s"},
-        {"figure": "full load time", "value": round(ours, 2), "unit": "s"},
+        {"figure": "full load time (best of 2)", "value": round(ours, 2), "unit": "s"},
+        {"figure": "full load time, first / second run", "value": f"{runs[0][0]:.2f} / {runs[1][0]:.2f}", "unit": "s"},
         {"figure": "full load files", "value": len(writer.files), "unit": "files"},
         {"figure": "full load parquet size", "value": round(size / 1e6, 1), "unit": "MB"},
         {"figure": "full load client CPU (all threads + psql)", "value": round(ours_cpu, 2), "unit": "s"},
