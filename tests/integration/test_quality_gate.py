@@ -227,6 +227,32 @@ def test_each_run_adds_its_own_page_to_the_data_docs(lake):
     assert "sales_order__d1" in index and "sales_order__d2" in index
 
 
+def test_a_staging_job_builds_the_data_docs_of_all_its_gates_at_once(lake, monkeypatch):
+    """The site's index reads every kept result, so a job that gates several batches builds its
+    pages and the index in one go, not once per gate; every gated batch still gets its page."""
+    from autocorp_lake.jobs import staging
+    from autocorp_lake.quality import gx_run
+
+    builds = []
+    build_docs = gx_run.build_docs
+    monkeypatch.setattr(gx_run, "build_docs", lambda site, runs: (builds.append(list(runs)), build_docs(site, runs)))
+
+    def stage(batch: BatchArgs) -> dict:
+        write_staged(lake, batch.zone, batch.run_id, _orders_table())
+        return {"name": batch.name}
+
+    batches = [BatchArgs.from_script_args(batch_args(lake, name, "round1")) for name in ("sales_order", "customers")]
+    outcomes = staging.stage_and_validate(batches, stage)
+    assert outcomes["sales_order"]["gate"] in ("passed", "warning")
+    assert outcomes["customers"]["gate"] == "failed"  # orders are not customers: quarantined, still documented
+    assert builds == [[("sales_order", "round1"), ("customers", "round1")]]
+    docs = lake / "logs/quality/data_docs"
+    index = (docs / "index.html").read_text()
+    for zone in ("sales_order", "customers"):
+        assert [p for p in (docs / "validations").rglob("*.html") if f"{zone}__round1" in str(p)]
+        assert f"{zone}__round1" in index
+
+
 def test_the_staging_job_gates_a_big_batch_on_spark_and_its_task_fails_as_the_workers_gate(lake, spark, monkeypatch):
     """apply_changes validates every batch it stages (jobs.staging): above
     AUTOCORP_GATE_PANDAS_MAX_ROWS on the job's own Spark session (the Glue job on AWS). The

@@ -30,6 +30,7 @@ from autocorp_lake.lake import BatchArgs
 log = logging.getLogger(__name__)
 
 RESULT = "result.json"
+GX_VALIDATED = ("passed", "warning", "failed")  # outcomes with a GX validation result of this run
 
 
 def stage_and_validate(batches: Sequence[BatchArgs], stage: Callable[[BatchArgs], dict]) -> dict[str, dict]:
@@ -38,13 +39,15 @@ def stage_and_validate(batches: Sequence[BatchArgs], stage: Callable[[BatchArgs]
     Returns {name: what `stage` returned + `gate`: passed | warning | empty | failed | error |
     promoted (+ `error`: the cause)}."""
     # Staging is Spark work per table (a CSV's parse is one task): several at a time keep the
-    # cores busy. The gates go one after the other (GX contexts, one Data Docs site).
+    # cores busy. The gates go one after the other (GX contexts, one Data Docs site), then the
+    # Data Docs of all of them are built at once.
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=config.job_threads(), thread_name_prefix="stage") as pool:
         staged = dict(zip([batch.name for batch in batches],
                           pool.map(lambda batch: _timed("stage_seconds", _stage_one, batch, stage), batches)))
     stage_seconds = time.monotonic() - started
     outcomes = {batch.name: _timed("gate_seconds", _validate_one, batch, staged[batch.name]) for batch in batches}
+    _publish_data_docs(batches, outcomes)
     for batch in batches:  # what this run did per batch, on either target (a Glue run's XCom is its id)
         lake.write_json(batch.uri(lake.job_result_key(batch.run_id, batch.transform_job, batch.zone)),
                         {key: value for key, value in outcomes[batch.name].items() if key != "schema"})
@@ -53,6 +56,19 @@ def stage_and_validate(batches: Sequence[BatchArgs], stage: Callable[[BatchArgs]
         lake.write_job_run(batches, batches[0].transform_job, seconds, stage_seconds=round(stage_seconds, 2),
                            gate_seconds=round(seconds - stage_seconds, 2))
     return outcomes
+
+
+def _publish_data_docs(batches: Sequence[BatchArgs], outcomes: dict[str, dict]) -> None:
+    """The Data Docs pages of every batch gated here, with the site's index built once."""
+    from autocorp_lake.quality import gx_run
+
+    runs = [(batch.zone, batch.run_id) for batch in batches if outcomes[batch.name]["gate"] in GX_VALIDATED]
+    if not runs:
+        return
+    try:
+        gx_run.publish_runs(batches[0].lake_root, runs)
+    except Exception as exc:  # noqa: BLE001 - the docs are a view; never let them decide a gate
+        log.warning("Data Docs build failed: %s", exc)
 
 
 def _timed(name: str, step: Callable[..., dict], batch: BatchArgs, *args) -> dict:
@@ -82,7 +98,7 @@ def _validate_one(batch: BatchArgs, staged: dict) -> dict:
     if "gate" in staged:
         return staged
     try:
-        return staged | {"gate": gate.run_gate(batch)["status"]}
+        return staged | {"gate": gate.run_gate(batch, docs=False)["status"]}
     except QualityGateFailed:  # the batch is in quarantine; its task fails with this message
         return staged | {"gate": "failed", "quarantine": batch.quarantine}
     except Exception as exc:  # noqa: BLE001 - recorded for the batch's quality_gate task

