@@ -5,8 +5,8 @@ Data Docs site.
 GX validation results are kept in `logs/quality/gx_results/` (the newest AUTOCORP_GATE_DOCS_KEEP
 per suite); every run adds its page to the site at `logs/quality/data_docs/` and rebuilds its index
 (a staging job's gates: their pages and the index in one build, `publish_runs`). GX 1.x has no S3
-stores: with an s3:// lake both are local copies in the run's work folder, and `publish` uploads
-them.
+stores: with an s3:// lake both are local copies in the run's work folder, and `keep_results` and
+`build_docs` upload them.
 """
 
 from __future__ import annotations
