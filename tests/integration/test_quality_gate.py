@@ -251,6 +251,9 @@ def test_a_staging_job_builds_the_data_docs_of_all_its_gates_at_once(lake, monke
     for zone in ("sales_order", "customers"):
         assert [p for p in (docs / "validations").rglob("*.html") if f"{zone}__round1" in str(p)]
         assert f"{zone}__round1" in index
+    # a retry of the job: the quarantined batch keeps its verdict unvalidated, so no page of it is built again
+    assert staging.stage_and_validate(batches, stage)["customers"]["gate"] == "failed"
+    assert builds[-1] == [("sales_order", "round1")]
 
 
 def test_the_staging_job_gates_a_big_batch_on_spark_and_its_task_fails_as_the_workers_gate(lake, spark, monkeypatch):

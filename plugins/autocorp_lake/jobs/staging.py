@@ -30,7 +30,7 @@ from autocorp_lake.lake import BatchArgs
 log = logging.getLogger(__name__)
 
 RESULT = "result.json"
-GX_VALIDATED = ("passed", "warning", "failed")  # outcomes with a GX validation result of this run
+GX_VALIDATED = ("passed", "warning", "failed")  # a gate verdict that comes with a GX validation result
 
 
 def stage_and_validate(batches: Sequence[BatchArgs], stage: Callable[[BatchArgs], dict]) -> dict[str, dict]:
@@ -47,7 +47,9 @@ def stage_and_validate(batches: Sequence[BatchArgs], stage: Callable[[BatchArgs]
                           pool.map(lambda batch: _timed("stage_seconds", _stage_one, batch, stage), batches)))
     stage_seconds = time.monotonic() - started
     outcomes = {batch.name: _timed("gate_seconds", _validate_one, batch, staged[batch.name]) for batch in batches}
-    _publish_data_docs(batches, outcomes)
+    # the batches GX validated in this job (not those with an earlier verdict or a staging error)
+    _publish_data_docs([batch for batch in batches if "gate" not in staged[batch.name]
+                        and outcomes[batch.name]["gate"] in GX_VALIDATED])
     for batch in batches:  # what this run did per batch, on either target (a Glue run's XCom is its id)
         lake.write_json(batch.uri(lake.job_result_key(batch.run_id, batch.transform_job, batch.zone)),
                         {key: value for key, value in outcomes[batch.name].items() if key != "schema"})
@@ -58,15 +60,14 @@ def stage_and_validate(batches: Sequence[BatchArgs], stage: Callable[[BatchArgs]
     return outcomes
 
 
-def _publish_data_docs(batches: Sequence[BatchArgs], outcomes: dict[str, dict]) -> None:
-    """The Data Docs pages of every batch gated here, with the site's index built once."""
+def _publish_data_docs(validated: Sequence[BatchArgs]) -> None:
+    """The Data Docs pages of the batches validated here, with the site's index built once."""
     from autocorp_lake.quality import gx_run
 
-    runs = [(batch.zone, batch.run_id) for batch in batches if outcomes[batch.name]["gate"] in GX_VALIDATED]
-    if not runs:
+    if not validated:
         return
     try:
-        gx_run.publish_runs(batches[0].lake_root, runs)
+        gx_run.publish_runs(validated[0].lake_root, [(batch.zone, batch.run_id) for batch in validated])
     except Exception as exc:  # noqa: BLE001 - the docs are a view; never let them decide a gate
         log.warning("Data Docs build failed: %s", exc)
 

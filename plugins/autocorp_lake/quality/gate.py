@@ -337,8 +337,9 @@ def _write_results(run: _Run, site: gx_run.Site, docs: bool) -> None:
         else:  # the caller builds the Data Docs of its gates together (gx_run.publish_runs)
             gx_run.keep_results(site, run.batch.zone)
     except Exception as exc:  # the docs are a view; never let them decide the gate
-        log.warning("Data Docs build failed: %s", exc)
-        run.summary["notes"].append(f"Data Docs build failed: {exc}")
+        what = "Data Docs build" if docs else "keeping the GX results for the Data Docs"
+        log.warning("%s failed: %s", what, exc)
+        run.summary["notes"].append(f"{what} failed: {exc}")
 
 
 def _quarantine(run: _Run) -> None:
