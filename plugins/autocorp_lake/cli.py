@@ -305,6 +305,10 @@ def cmd_release(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from autocorp_lake import bench
 
+    if args.what in bench.USES_LOCAL_SERVICES:
+        from autocorp_lake.local import services
+
+        services.up(log=err_console.print)  # stdout holds only the figures
     options = {}
     if args.what == "freshness":
         options = {"minutes": args.minutes, "interval_minutes": args.interval, "tps": args.tps, "tables": args.tables}
@@ -491,7 +495,30 @@ def _unexpected(exc: Exception, args: argparse.Namespace, log_file: str | None) 
         handle.write("".join(traceback.format_exception(exc)))
     first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
     err_console.print(f"[red]error:[/red] {type(exc).__name__}: {first}\nfull log: {log_file}", soft_wrap=True)
+    if hint := _postgres_down_hint(exc):
+        err_console.print(hint, soft_wrap=True)
     return 1
+
+
+def _postgres_down_hint(exc: BaseException) -> str | None:
+    """What to do when the error is the local PostgreSQL (source database and catalog) not
+    answering and it is not running: psycopg's refused connection, or Spark's metastore client."""
+    chain, cause = [], exc
+    while cause is not None and len(chain) < 10:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    about_postgres = any(type(e).__name__ == "OperationalError" or "SessionHiveMetaStoreClient" in str(e)
+                         for e in chain)
+    if not about_postgres:
+        return None
+    from autocorp_lake import config
+    from autocorp_lake.local import services
+
+    if services.status()["services"][0]["running"]:
+        return None
+    pg = config.postgres()
+    return (f"PostgreSQL ({pg.host}:{pg.port}: the source database and the catalog) is not running: "
+            "start it with `autocorp-lake up` (or `make up`), then run the command again")
 
 
 def _chatter_to_log_file(args: argparse.Namespace) -> str | None:

@@ -148,3 +148,18 @@ def test_sigterm_stops_a_run_and_the_next_run_carries_on(fresh_machine):
     assert "autocorp_cdc: success" in run.stdout
     for table in ("customers", "sales_order"):
         cli(env, "reconcile", "--table", table)
+
+
+def test_a_command_run_while_postgresql_is_stopped_says_to_start_it(fresh_machine):
+    env = fresh_machine
+    cli(env, "down")
+    try:
+        done = cli(env, "simulate", "--seconds", "1", check=False)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "OperationalError" in done.stderr
+        assert (f"PostgreSQL (127.0.0.1:{env['AUTOCORP_PG_PORT']}: the source database and the catalog) "
+                "is not running: start it with `autocorp-lake up`") in " ".join(done.stderr.split())
+    finally:
+        cli(env, "up")
+    # running again, the command works
+    cli(env, "simulate", "--seconds", "1")

@@ -21,6 +21,10 @@ Each returns {"rows": [{"figure", "value", "unit"}], "machine": {...}, ...}. Wha
 
 from __future__ import annotations
 
+# the benchmarks that measure this environment (its PostgreSQL, catalog and lake) rather than a
+# throwaway one: `bench` starts its services first, as `run` does
+USES_LOCAL_SERVICES = ("ingest", "transform", "cdc", "query")
+
 
 def run(what: str, scale: str = "full", **options) -> dict:
     """`options`: freshness's (minutes, interval_minutes, tps, tables); the others take none."""
