@@ -83,6 +83,12 @@ def job_server() -> str | None:
     return value
 
 
+def job_server_warm_up() -> bool:
+    """AUTOCORP_JOB_SERVER_WARM_UP=0: the job server takes jobs as soon as its session is built,
+    without first running the kinds of Hudi write the jobs make on throwaway tables (default on)."""
+    return os.environ.get("AUTOCORP_JOB_SERVER_WARM_UP", "1").strip().lower() not in ("0", "false", "no")
+
+
 def use_include_from(registry_uri: str | None, with_suites: bool = False) -> None:
     """In a Glue job, whose registry (and the GX suites beside it, in quality/) sit in S3: copy
     them to a local include/ folder and use it. Locally the repo's include/ is used as it is."""

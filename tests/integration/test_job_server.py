@@ -3,6 +3,7 @@ its warm Spark session, with the job's result, log lines and failure brought bac
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -18,11 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_quality_gate import _orders_table, write_staged  # noqa: E402
 
 
-@pytest.fixture()
-def job_server(spark, monkeypatch):
+@contextlib.contextmanager
+def _serving(monkeypatch, warm_up: str):
     from autocorp_lake.bench.common import free_loopback_port
     from autocorp_lake.local import job_server
 
+    monkeypatch.setenv("AUTOCORP_JOB_SERVER_WARM_UP", warm_up)
     server = job_server.JobServer(free_loopback_port())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -36,6 +38,13 @@ def job_server(spark, monkeypatch):
         server.server_close()
 
 
+@pytest.fixture()
+def job_server(spark, monkeypatch):
+    # the warm-up has tests of its own; here jobs are taken as soon as the session is built
+    with _serving(monkeypatch, warm_up="0") as address:
+        yield address
+
+
 def _promote_args(lake: Path, run_id: str) -> dict:
     return {"kind": "table", "name": "sales_order", "run_id": run_id, "lake_root": str(lake),
             "registry": str(REPO / "include/tables.yaml"), "hive_sync": "false", "JOB_NAME": "promote"}
@@ -45,7 +54,7 @@ def test_a_job_runs_on_the_job_server_and_its_failure_reaches_the_task(job_serve
     from autocorp_lake.local import job_server as job_server_module, jobs
 
     health = json.loads(urllib.request.urlopen(f"http://{job_server}/health", timeout=10).read())
-    assert health == {"ok": True, "ready": True, "jobs_run": 0, **job_server_module.environment()}
+    assert health == {"ok": True, "ready": True, "warm_up": "off", "jobs_run": 0, **job_server_module.environment()}
 
     lake = tmp_path / "lake"
     orders = _orders_table()
@@ -110,3 +119,48 @@ def test_no_job_server_at_the_address_is_unavailable_and_only_loopback_is_accept
     monkeypatch.setenv("AUTOCORP_JOB_SERVER", "10.0.0.5:8081")
     with pytest.raises(config.ConfigError, match="loopback only"):
         config.job_server()
+
+
+def test_the_warm_up_makes_each_kind_of_hudi_write_of_the_registry_on_throwaway_tables(spark, tmp_path, monkeypatch):
+    from autocorp_lake.local import job_server
+
+    made = job_server.warm_up(spark, root=str(tmp_path))
+    # the registry's tables: bucket-indexed copy-on-write, GLOBAL_BLOOM copy-on-write and merge-on-read
+    assert made == ["COPY_ON_WRITE, unpartitioned", "COPY_ON_WRITE, partitioned", "MERGE_ON_READ, partitioned"]
+    updated, inserted, deleted = job_server.WARM_UP_BATCH
+    for number in range(len(made)):
+        rows = spark.read.format("hudi").load(str(tmp_path / f"warm_up_{number}")).select("id", "dms_change_seq").collect()
+        ids = {row.id: int(row.dms_change_seq) // 10_000_000 for row in rows}  # id -> version written last
+        upserts = job_server.WARM_UP_UPSERTS
+        assert len(ids) == len(rows) == job_server.WARM_UP_ROWS + upserts * (inserted - deleted), made[number]
+        last_first = job_server.WARM_UP_ROWS - updated - deleted + (upserts - 1) * inserted
+        assert not set(range(last_first, last_first + deleted)) & set(ids)  # the last upsert's deletes
+        assert {ids[i] for i in range(last_first + deleted, last_first + deleted + updated + inserted)} == {upserts}
+
+    # without a folder of the caller's it leaves nothing behind
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(job_server, "WARM_UP_UPSERTS", 1)
+    job_server.warm_up(spark)
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_job_never_waits_for_the_warm_up_which_gives_way_to_it(spark, tmp_path, monkeypatch):
+    import time
+
+    from autocorp_lake.local import job_server, jobs
+
+    with _serving(monkeypatch, warm_up="1") as address:
+        assert job_server.health(address)["warm_up"] == "running"
+        lake = tmp_path / "lake"
+        orders = _orders_table()
+        folder = write_staged(lake, "sales_order", "s1", orders)
+        (folder / "_batch.json").write_text(json.dumps({"table": "sales_order", "run_id": "s1",
+                                                       "rows": orders.num_rows, "mode": "bulk_insert"}))
+        result = jobs.run_glue_script("promote", _promote_args(lake, "s1"), in_process=False, log=lambda line: None)
+        assert (result["sales_order"]["written"], result["sales_order"]["rows"]) == (True, 12)
+        deadline = time.monotonic() + 60
+        while job_server.health(address)["warm_up"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        # it stopped after the write under way when the job came, and does not start again
+        assert job_server.health(address)["warm_up"] == "stopped"

@@ -68,7 +68,8 @@ def glue_workers() -> tuple[str, int]:
 
 
 def start_job_server(env: Throwaway) -> tuple[subprocess.Popen, str]:
-    """`autocorp-lake job-server` in the throwaway environment, once its Spark session is ready."""
+    """`autocorp-lake job-server` in the throwaway environment, once its Spark session is ready and
+    its warm-up over (a server started a while before the rounds, as `make airflow`'s is)."""
     from autocorp_lake.local import job_server
 
     address = f"127.0.0.1:{free_loopback_port()}"
@@ -79,7 +80,8 @@ def start_job_server(env: Throwaway) -> tuple[subprocess.Popen, str]:
     deadline = time.monotonic() + JOB_SERVER_START_S
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            if job_server.health(address).get("ready"):
+            answer = job_server.health(address)
+            if answer.get("ready") and answer.get("warm_up") != "running":
                 return process, address
         except job_server.Unavailable:
             pass
