@@ -124,7 +124,8 @@ def test_no_job_server_at_the_address_is_unavailable_and_only_loopback_is_accept
 def test_the_warm_up_makes_each_kind_of_hudi_write_of_the_registry_on_throwaway_tables(spark, tmp_path, monkeypatch):
     from autocorp_lake.local import job_server
 
-    made = job_server.warm_up(spark, root=str(tmp_path))
+    monkeypatch.setattr(job_server, "WARM_UP_UPSERTS", 2)  # the second updates the first's inserts
+    made = job_server.warm_up(spark, str(tmp_path))
     # the registry's tables: bucket-indexed copy-on-write, GLOBAL_BLOOM copy-on-write and merge-on-read
     assert made == ["COPY_ON_WRITE, unpartitioned", "COPY_ON_WRITE, partitioned", "MERGE_ON_READ, partitioned"]
     updated, inserted, deleted = job_server.WARM_UP_BATCH
@@ -137,21 +138,17 @@ def test_the_warm_up_makes_each_kind_of_hudi_write_of_the_registry_on_throwaway_
         assert not set(range(last_first, last_first + deleted)) & set(ids)  # the last upsert's deletes
         assert {ids[i] for i in range(last_first + deleted, last_first + deleted + updated + inserted)} == {upserts}
 
-    # without a folder of the caller's it leaves nothing behind
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr(job_server, "WARM_UP_UPSERTS", 1)
-    job_server.warm_up(spark)
-    assert list((tmp_path / "tmp").iterdir()) == []
-
 
 def test_a_job_never_waits_for_the_warm_up_which_gives_way_to_it(spark, tmp_path, monkeypatch):
     import time
 
     from autocorp_lake.local import job_server, jobs
 
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))  # where the server's warm-up tables go
+    (tmp_path / "tmp").mkdir()
     with _serving(monkeypatch, warm_up="1") as address:
         assert job_server.health(address)["warm_up"] == "running"
+        [warm_up_dir] = [p for p in (tmp_path / "tmp").iterdir() if p.name.startswith("autocorp-job-server-warm-up-")]
         lake = tmp_path / "lake"
         orders = _orders_table()
         folder = write_staged(lake, "sales_order", "s1", orders)
@@ -162,5 +159,6 @@ def test_a_job_never_waits_for_the_warm_up_which_gives_way_to_it(spark, tmp_path
         deadline = time.monotonic() + 60
         while job_server.health(address)["warm_up"] == "running" and time.monotonic() < deadline:
             time.sleep(0.2)
-        # it stopped after the write under way when the job came, and does not start again
+        # it stopped after the write under way when the job came, did not start again, and its tables are gone
         assert job_server.health(address)["warm_up"] == "stopped"
+        assert not warm_up_dir.exists()

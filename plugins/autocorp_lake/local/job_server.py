@@ -37,6 +37,8 @@ import contextlib
 import json
 import logging
 import queue
+import shutil
+import tempfile
 import threading
 import time
 import traceback
@@ -84,6 +86,7 @@ class JobServer(ThreadingHTTPServer):
         self.ready = threading.Event()
         self.job_came = threading.Event()  # the warm-up gives way from then on
         self.warm_up_state = "running" if config.job_server_warm_up() else "off"
+        self.warm_up_dir = tempfile.mkdtemp(prefix="autocorp-job-server-warm-up-") if config.job_server_warm_up() else None
         self.start_error: BaseException | None = None
         self.jobs_run = 0
         self.environment = environment()
@@ -108,13 +111,24 @@ class JobServer(ThreadingHTTPServer):
             return
         try:
             started = time.monotonic()
-            made = warm_up(self.spark, lock=self.job_lock, stop=self.job_came.is_set)
+            made = warm_up(self.spark, self.warm_up_dir, lock=self.job_lock, stop=self.job_came.is_set)
             self.warm_up_state = "done" if len(made) == len(warm_up_kinds()) else "stopped"
             log.info("warm-up %s after %.1f s: %s", self.warm_up_state, time.monotonic() - started,
                      "; ".join(made) or "no kind of write made")
         except Exception:  # noqa: BLE001 - a colder session still runs every job
             self.warm_up_state = "failed"
             log.exception("the warm-up failed; the jobs run in a colder session")
+        finally:
+            self._remove_warm_up_dir()
+
+    def _remove_warm_up_dir(self) -> None:
+        if self.warm_up_dir:
+            shutil.rmtree(self.warm_up_dir, ignore_errors=True)
+
+    def server_close(self) -> None:
+        """Also removes the warm-up's tables when the server stops during it (SIGTERM, Ctrl-C)."""
+        super().server_close()
+        self._remove_warm_up_dir()
 
     def run_job(self, job: str, args: dict, write: Callable[[str], None]) -> dict:
         """Run one job in the warm session, writing its log lines as they come; its outcome."""
@@ -202,46 +216,35 @@ WARM_UP_BATCH = (40, 10, 5)  # each upsert: updated, inserted, deleted rows
 WARM_UP_UPSERTS = 3
 
 
-def warm_up(spark, root: str | None = None, lock=contextlib.nullcontext(),
-            stop: Callable[[], bool] = lambda: False) -> list[str]:
-    """Each kind of Hudi write the registry's tables get, made on throwaway tables with the
-    promote job's options: a bulk insert, then WARM_UP_UPSERTS small upserts read from staged
-    parquet as the promote reads them. The tables go in `root` (kept: the caller's folder), else in
-    a temporary folder removed afterwards. Each write holds `lock`; once `stop()` is true no
+def warm_up(spark, folder: str, lock=contextlib.nullcontext(), stop: Callable[[], bool] = lambda: False) -> list[str]:
+    """Each kind of Hudi write the registry's tables get, made on throwaway tables in `folder`
+    with the promote job's options: a bulk insert, then WARM_UP_UPSERTS small upserts read from
+    staged parquet as the promote reads them. Each write holds `lock`; once `stop()` is true no
     other write starts. Returns the kinds made whole, e.g. `MERGE_ON_READ, partitioned`."""
-    import shutil
-    import tempfile
-
     from autocorp_lake.jobs import promote
 
-    kinds = warm_up_kinds()
-    folder = root or tempfile.mkdtemp(prefix="autocorp-job-server-warm-up-")
     made = []
-    try:
-        for number, (table_type, partitioned) in enumerate(kinds):
-            spec = {"name": f"warm_up_{number}", "primary_key": ["id"], "ordering_field": "dms_change_seq",
-                    "partition": {"field": "order_month"} if partitioned else None,
-                    "hudi_table_type": table_type, "buckets": 1}
-            batches = [_warm_up_rows(spark, 0, WARM_UP_ROWS, 0)]
-            updated, inserted, deleted = WARM_UP_BATCH
-            for version in range(1, WARM_UP_UPSERTS + 1):
-                first = WARM_UP_ROWS - updated - deleted + (version - 1) * inserted
-                batches.append(_warm_up_rows(spark, first, updated + deleted + inserted, version, deleted=deleted))
-            for version, rows in enumerate(batches):
-                if stop():
-                    return made
-                staged = f"{folder}/staged/{spec['name']}/{version}"
-                operation = "bulk_insert" if version == 0 else "upsert"
-                options = promote.hudi_options(spec, operation, f"warm-up-{version}", hive_sync=False,
-                                               metadata=False, rows=None if version == 0 else sum(WARM_UP_BATCH))
-                with lock:
-                    rows.write.parquet(staged)
-                    (spark.read.parquet(staged).write.format("hudi").options(**options)
-                     .mode("overwrite" if version == 0 else "append").save(f"{folder}/{spec['name']}"))
-            made.append(f"{table_type}, {'partitioned' if partitioned else 'unpartitioned'}")
-    finally:
-        if root is None:
-            shutil.rmtree(folder, ignore_errors=True)
+    for number, (table_type, partitioned) in enumerate(warm_up_kinds()):
+        spec = {"name": f"warm_up_{number}", "primary_key": ["id"], "ordering_field": "dms_change_seq",
+                "partition": {"field": "order_month"} if partitioned else None,
+                "hudi_table_type": table_type, "buckets": 1}
+        batches = [_warm_up_rows(spark, 0, WARM_UP_ROWS, 0)]
+        updated, inserted, deleted = WARM_UP_BATCH
+        for version in range(1, WARM_UP_UPSERTS + 1):
+            first = WARM_UP_ROWS - updated - deleted + (version - 1) * inserted
+            batches.append(_warm_up_rows(spark, first, updated + deleted + inserted, version, deleted=deleted))
+        for version, rows in enumerate(batches):
+            if stop():
+                return made
+            staged = f"{folder}/staged/{spec['name']}/{version}"
+            operation = "bulk_insert" if version == 0 else "upsert"
+            options = promote.hudi_options(spec, operation, f"warm-up-{version}", hive_sync=False,
+                                           metadata=False, rows=None if version == 0 else sum(WARM_UP_BATCH))
+            with lock:
+                rows.write.parquet(staged)
+                (spark.read.parquet(staged).write.format("hudi").options(**options)
+                 .mode("overwrite" if version == 0 else "append").save(f"{folder}/{spec['name']}"))
+        made.append(f"{table_type}, {'partitioned' if partitioned else 'unpartitioned'}")
     return made
 
 
