@@ -514,7 +514,7 @@ def _postgres_down_hint(exc: BaseException) -> str | None:
     from autocorp_lake import config
     from autocorp_lake.local import services
 
-    if services.status()["services"][0]["running"]:
+    if any(s["name"] == "postgresql" and s["running"] for s in services.status()["services"]):
         return None
     pg = config.postgres()
     return (f"PostgreSQL ({pg.host}:{pg.port}: the source database and the catalog) is not running: "

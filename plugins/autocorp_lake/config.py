@@ -84,8 +84,8 @@ def job_server() -> str | None:
 
 
 def job_server_warm_up() -> bool:
-    """AUTOCORP_JOB_SERVER_WARM_UP=0: the job server takes jobs as soon as its session is built,
-    without first running the kinds of Hudi write the jobs make on throwaway tables (default on)."""
+    """AUTOCORP_JOB_SERVER_WARM_UP=0: the job server makes no warm-up writes (the kinds of Hudi write
+    the jobs make, on throwaway tables) once its session is built; default on."""
     return os.environ.get("AUTOCORP_JOB_SERVER_WARM_UP", "1").strip().lower() not in ("0", "false", "no")
 
 
