@@ -94,11 +94,14 @@ def use_include_from(registry_uri: str | None, with_suites: bool = False) -> Non
     them to a local include/ folder and use it. Locally the repo's include/ is used as it is."""
     if not registry_uri or not str(registry_uri).startswith("s3://"):
         return
+    import atexit
+    import shutil
     import tempfile
 
     from autocorp_lake import lake
 
     include = Path(tempfile.mkdtemp(prefix="autocorp-include-"))
+    atexit.register(shutil.rmtree, include, ignore_errors=True)
     (include / "tables.yaml").write_text(lake.read_text(registry_uri), encoding="utf-8")
     if with_suites:
         folder = str(registry_uri).rsplit("/", 1)[0]

@@ -3,6 +3,8 @@ DuckDB engine (hudi-rs reads), vs DuckDB over plain parquet copies; `autocorp-la
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -50,11 +52,7 @@ def run(scale: str = "full") -> dict:
     reads the tables again); and DuckDB over parquet copies of the same curated snapshot
     (the floor). Ratios are to the floor. The analytics SQL reads the replicated tables, so at full
     scale they must hold the full-scale data (the volume of the full-scale feeds)."""
-    import duckdb
-    import sqlglot
-
-    from autocorp_lake import analytics, config, lake
-    from autocorp_lake.local import query_duckdb, query_engine
+    from autocorp_lake import config, lake
     from autocorp_lake.local import spark as local_spark
 
     spark = local_spark.build_session("autocorp-bench-query")
@@ -67,15 +65,57 @@ def run(scale: str = "full") -> dict:
             "rows. Load them first: `autocorp-lake seed --db-scale full` then "
             "`autocorp-lake run autocorp_bootstrap --conf '{\"reset\": true}'` (or use --scale demo)"
         )
+    rows = [{"figure": f"rows in {name}", "value": count, "unit": "rows"} for name, count in counts.items()]
+    with _parquet_copies(spark, tables) as con:
+        rows += _query_figures(spark, con)
+    for figure, sql in (("cli query 'select 1'", "select 1"),
+                        ("cli query revenue_by_month",
+                         (config.include_dir() / "sql" / "athena" / "analytics" / "revenue_by_month.sql").read_text())):
+        seconds = cli_query_seconds(sql)
+        rows.append({"figure": figure, "value": round(seconds[0], 2), "unit": "s",
+                     "warm_s": round(min(seconds[1:]), 2), "engine": "duckdb"})
+    return {"rows": rows, "scale": scale,
+            "columns": {"value": "Spark, first run", "warm_s": "Spark, second run",
+                        "duckdb_s": "floor: DuckDB over parquet copies (best of 2)",
+                        "ratio": "Spark first run / floor",
+                        "engine_s": "DuckDB engine (hudi-rs file slices + DuckDB), first run",
+                        "engine_warm_s": "DuckDB engine, second run (reads again)",
+                        "engine_read_s": "of which binding the tables (hudi-rs: listing, merging the slices "
+                                         "with log files)", "engine_ratio": "engine best of 2 / floor",
+                        "same_answer": "DuckDB engine answer == Spark answer"}}
+
+
+@contextlib.contextmanager
+def _parquet_copies(spark, tables: list[str]):
+    """DuckDB with a view per curated table over a plain parquet copy of its snapshot (the floor);
+    the copies, as big as the curated zone, are removed afterwards."""
+    import duckdb
+
+    from autocorp_lake import config, lake
+
     copies = Path(tempfile.mkdtemp(prefix="bench-query-"))
     con = duckdb.connect()
-    con.sql("create schema autocorp_curated")
-    for name in tables:
-        path = config.lake_uri(lake.hudi_prefix(name))
-        spark.read.format("hudi").load(path).drop(*HUDI_META_COLUMNS).write.mode("overwrite").parquet(str(copies / name))
-        for view in (name, f"{name}_rt", f"{name}_ro"):
-            con.sql(f"create view autocorp_curated.{view} as select * from read_parquet('{copies / name}/*.parquet')")
-    rows = [{"figure": f"rows in {name}", "value": count, "unit": "rows"} for name, count in counts.items()]
+    try:
+        con.sql("create schema autocorp_curated")
+        for name in tables:
+            path = config.lake_uri(lake.hudi_prefix(name))
+            spark.read.format("hudi").load(path).drop(*HUDI_META_COLUMNS).write.mode("overwrite").parquet(str(copies / name))
+            for view in (name, f"{name}_rt", f"{name}_ro"):
+                con.sql(f"create view autocorp_curated.{view} as select * from read_parquet('{copies / name}/*.parquet')")
+        yield con
+    finally:
+        con.close()
+        shutil.rmtree(copies, ignore_errors=True)
+
+
+def _query_figures(spark, con) -> list[dict]:
+    """Each analytics query on Spark (cold, warm), on the DuckDB engine (twice) and on the floor."""
+    import sqlglot
+
+    from autocorp_lake import analytics, config
+    from autocorp_lake.local import query_duckdb, query_engine
+
+    rows = []
     for template in analytics.sql_files("analytics"):
         sql = (config.include_dir() / "sql" / template).read_text()
         runs = []
@@ -104,18 +144,4 @@ def run(scale: str = "full") -> dict:
                      "engine_ratio": round(min(engine_runs) / duck_s, 1),
                      "same_answer": _same_answer(engine_rows, spark_rows),
                      f"under_{QUERY_GOAL_S:g}s": runs[0] < QUERY_GOAL_S and engine_runs[0] < QUERY_GOAL_S})
-    for figure, sql in (("cli query 'select 1'", "select 1"),
-                        ("cli query revenue_by_month",
-                         (config.include_dir() / "sql" / "athena" / "analytics" / "revenue_by_month.sql").read_text())):
-        seconds = cli_query_seconds(sql)
-        rows.append({"figure": figure, "value": round(seconds[0], 2), "unit": "s",
-                     "warm_s": round(min(seconds[1:]), 2), "engine": "duckdb"})
-    return {"rows": rows, "scale": scale,
-            "columns": {"value": "Spark, first run", "warm_s": "Spark, second run",
-                        "duckdb_s": "floor: DuckDB over parquet copies (best of 2)",
-                        "ratio": "Spark first run / floor",
-                        "engine_s": "DuckDB engine (hudi-rs file slices + DuckDB), first run",
-                        "engine_warm_s": "DuckDB engine, second run (reads again)",
-                        "engine_read_s": "of which binding the tables (hudi-rs: listing, merging the slices "
-                                         "with log files)", "engine_ratio": "engine best of 2 / floor",
-                        "same_answer": "DuckDB engine answer == Spark answer"}}
+    return rows
