@@ -4,7 +4,6 @@ DuckDB engine (hudi-rs reads), vs DuckDB over plain parquet copies; `autocorp-la
 from __future__ import annotations
 
 import contextlib
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -93,9 +92,8 @@ def _parquet_copies(spark, tables: list[str]):
 
     from autocorp_lake import config, lake
 
-    copies = Path(tempfile.mkdtemp(prefix="bench-query-"))
-    con = duckdb.connect()
-    try:
+    with tempfile.TemporaryDirectory(prefix="bench-query-") as folder, contextlib.closing(duckdb.connect()) as con:
+        copies = Path(folder)
         con.sql("create schema autocorp_curated")
         for name in tables:
             path = config.lake_uri(lake.hudi_prefix(name))
@@ -103,9 +101,6 @@ def _parquet_copies(spark, tables: list[str]):
             for view in (name, f"{name}_rt", f"{name}_ro"):
                 con.sql(f"create view autocorp_curated.{view} as select * from read_parquet('{copies / name}/*.parquet')")
         yield con
-    finally:
-        con.close()
-        shutil.rmtree(copies, ignore_errors=True)
 
 
 def _query_figures(spark, con) -> list[dict]:
